@@ -1,0 +1,393 @@
+// SPDX-License-Identifier: GPL-2.0
+//! A famfs file system opened on some [`Media`]: mkfs, replay, append, data access, fsck.
+
+use crate::alloc::Owner;
+use crate::error::{Error, Result};
+use crate::layout::{LOG_HEADER_SIZE, MAX_SIMPLE_EXTENTS, MAX_STRIPS, SB_REGION_SIZE, SB_SIZE};
+use crate::log::{entry_offset, EntryKind, FileEntry, FileMap, LogEntry, LogHeader, MkdirEntry};
+use crate::media::Media;
+use crate::namespace::{replay, Namespace, Node, Replay, FIRST_ENTRY_INO};
+use crate::path::{check_relpath, normalize};
+use crate::superblock::Superblock;
+
+/// How a new file's space is laid out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Layout {
+    /// Contiguous (or, on a fragmented device, up to 16 extents).
+    Simple,
+    /// Interleaved over `nstrips` strips in `chunk_size` chunks.
+    Interleaved {
+        /// Number of strips (1..=16).
+        nstrips: u32,
+        /// Chunk size, a power of two >= 4096.
+        chunk_size: u64,
+    },
+}
+
+/// Parameters of a new file.
+#[derive(Debug, Clone, Copy)]
+pub struct CreateOptions {
+    /// File size in bytes.
+    pub size: u64,
+    /// Permission bits.
+    pub mode: u32,
+    /// Owner.
+    pub uid: u32,
+    /// Group.
+    pub gid: u32,
+    /// Space layout.
+    pub layout: Layout,
+}
+
+/// A mounted-in-userspace famfs: validated superblock and log header, replayed
+/// namespace and allocation table, over media `M`.
+pub struct Famfs<M: Media> {
+    media: M,
+    sb: Superblock,
+    header: LogHeader,
+    state: Replay,
+}
+
+/// Read and validate the superblock and log header of `media`.
+pub fn read_meta(media: &dyn Media) -> Result<(Superblock, LogHeader)> {
+    let sb_bytes = media
+        .read(0, SB_SIZE as u64)
+        .map_err(|e| Error::Superblock(e.to_string()))?;
+    let sb = Superblock::decode(sb_bytes, media.size())?;
+    let h = media
+        .read(sb.log_offset, LOG_HEADER_SIZE as u64)
+        .map_err(|e| Error::LogHeader(e.to_string()))?;
+    let header = LogHeader::decode(h, sb.log_len)?;
+    Ok((sb, header))
+}
+
+/// Whether `media` starts with a valid superblock (magic and crc).
+pub fn has_valid_superblock(media: &dyn Media) -> bool {
+    media
+        .read(0, SB_SIZE as u64)
+        .and_then(|b| Superblock::decode(b, 0))
+        .is_ok()
+}
+
+impl<M: Media> Famfs<M> {
+    /// Format `media`: write a superblock and an empty log of `log_len` bytes.
+    ///
+    /// Refuses media that already hold a valid superblock unless `force`.
+    pub fn mkfs(mut media: M, log_len: u64, force: bool) -> Result<Self> {
+        if !media.has_data_access() {
+            return Err(Error::Unsupported(
+                "mkfs needs the raw device, not a mount".to_string(),
+            ));
+        }
+        if !force && has_valid_superblock(&media) {
+            return Err(Error::AlreadyFormatted(media.name().to_path_buf()));
+        }
+        let name = media.name().display().to_string();
+        let sb = Superblock::new(media.size(), log_len, &name)?;
+        // Log first, superblock last: a crash leaves no valid superblock over a bad log.
+        let header = LogHeader::new(log_len);
+        media.write(0, SB_SIZE as u64)?.fill(0);
+        media.flush(0, SB_SIZE as u64)?;
+        let log = media.write(sb.log_offset, log_len)?;
+        log.fill(0);
+        log[..LOG_HEADER_SIZE].copy_from_slice(&header.encode());
+        media.flush(sb.log_offset, log_len)?;
+        let region = media.write(0, SB_REGION_SIZE)?;
+        region.fill(0);
+        region[..SB_SIZE].copy_from_slice(&sb.encode());
+        media.flush(0, SB_REGION_SIZE)?;
+        tracing::info!("mkfs: {} bytes, log {} bytes", sb.daxdev.size, log_len);
+        Self::open(media)
+    }
+
+    /// Open `media`: validate the metadata and replay the log strictly.
+    pub fn open(media: M) -> Result<Self> {
+        let (sb, header) = read_meta(&media)?;
+        let state = replay(&media, &sb, &header, false)?;
+        Ok(Famfs {
+            media,
+            sb,
+            header,
+            state,
+        })
+    }
+
+    /// The superblock.
+    pub fn superblock(&self) -> &Superblock {
+        &self.sb
+    }
+
+    /// The log header as last read or written.
+    pub fn log_header(&self) -> &LogHeader {
+        &self.header
+    }
+
+    /// The replayed namespace.
+    pub fn namespace(&self) -> &Namespace {
+        &self.state.ns
+    }
+
+    /// The underlying media.
+    pub fn media(&self) -> &M {
+        &self.media
+    }
+
+    /// Bytes free for new files.
+    pub fn free_bytes(&self) -> u64 {
+        self.state.alloc.free_bytes()
+    }
+
+    fn prepare(&self, path: &str) -> Result<String> {
+        let rel = normalize(path)?;
+        check_relpath(&rel)?;
+        if self.header.is_full() {
+            return Err(Error::LogFull(self.header.capacity()));
+        }
+        self.state.ns.check_new(&rel)?;
+        Ok(rel)
+    }
+
+    /// Append an entry: validate it against the namespace and allocation table, write
+    /// its body, flush, then bump and flush the log header (the commit point), then apply
+    /// it to the in-memory namespace.
+    fn append(&mut self, kind: EntryKind) -> Result<u64> {
+        let index = self.header.next_index;
+        let entry = LogEntry {
+            seqnum: self.header.next_seqnum,
+            kind,
+        };
+        self.state
+            .ns
+            .validate(index, &entry, &self.sb, &self.state.alloc)?;
+        let bytes = entry.encode()?;
+        let off = self.sb.log_offset + entry_offset(index);
+        self.media
+            .write(off, bytes.len() as u64)?
+            .copy_from_slice(&bytes);
+        self.media.flush(off, bytes.len() as u64)?;
+        let header = LogHeader {
+            next_index: index + 1,
+            next_seqnum: self.header.next_seqnum + 1,
+            ..self.header
+        };
+        self.media
+            .write(self.sb.log_offset, LOG_HEADER_SIZE as u64)?
+            .copy_from_slice(&header.encode());
+        self.media
+            .flush(self.sb.log_offset, LOG_HEADER_SIZE as u64)?;
+        self.header = header;
+        // Cannot fail: validated above against the same state.
+        self.state
+            .ns
+            .apply(index, &entry, &self.sb, &mut self.state.alloc)?;
+        tracing::debug!("log entry {index}: {}", entry.kind.relpath());
+        Ok(FIRST_ENTRY_INO + index)
+    }
+
+    /// Create a directory; its parent must exist. Returns its inode number.
+    pub fn mkdir(&mut self, path: &str, mode: u32, uid: u32, gid: u32) -> Result<u64> {
+        let relpath = self.prepare(path)?;
+        self.append(EntryKind::Mkdir(MkdirEntry {
+            uid,
+            gid,
+            mode: mode & 0o7777,
+            relpath,
+        }))
+    }
+
+    /// Create a directory and any missing parents; existing directories are fine.
+    pub fn mkdir_p(&mut self, path: &str, mode: u32, uid: u32, gid: u32) -> Result<u64> {
+        let rel = normalize(path)?;
+        let mut cur = String::new();
+        let mut ino = self.state.ns.root().ino;
+        for comp in rel.split('/').filter(|c| !c.is_empty()) {
+            if !cur.is_empty() {
+                cur.push('/');
+            }
+            cur.push_str(comp);
+            match self.state.ns.resolve(&cur) {
+                Ok(n) if n.is_dir() => ino = n.ino,
+                Ok(_) => return Err(Error::NotDir(cur)),
+                Err(Error::NotFound(_)) => ino = self.mkdir(&cur, mode, uid, gid)?,
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(ino)
+    }
+
+    /// Allocate space and create a file. Returns its inode number.
+    pub fn create_file(&mut self, path: &str, opts: &CreateOptions) -> Result<u64> {
+        let relpath = self.prepare(path)?;
+        let index = self.header.next_index;
+        let owner = Owner::Entry(index);
+        // Allocate on a scratch copy: the real table is marked when the entry is applied.
+        let mut alloc = self.state.alloc.clone();
+        let map = match opts.layout {
+            Layout::Simple => FileMap::Simple(alloc.alloc_simple(
+                &relpath,
+                opts.size,
+                MAX_SIMPLE_EXTENTS,
+                owner,
+            )?),
+            Layout::Interleaved {
+                nstrips,
+                chunk_size,
+            } => {
+                if nstrips == 0 || nstrips as usize > MAX_STRIPS {
+                    return Err(Error::Invalid(format!(
+                        "strip count {nstrips} (1..={MAX_STRIPS} allowed)"
+                    )));
+                }
+                if !chunk_size.is_power_of_two()
+                    || chunk_size < 4096
+                    || chunk_size > u64::from(u32::MAX)
+                {
+                    return Err(Error::Invalid(format!(
+                        "chunk size {chunk_size} must be a power of two between 4096 and 2 GiB"
+                    )));
+                }
+                let chunks = opts.size.div_ceil(chunk_size).max(1);
+                let stripes = chunks.div_ceil(u64::from(nstrips));
+                let strip_bytes = stripes
+                    .checked_mul(chunk_size)
+                    .ok_or_else(|| Error::Invalid("file too large".to_string()))?;
+                let strips = alloc.alloc_strips(&relpath, nstrips as usize, strip_bytes, owner)?;
+                FileMap::Interleaved { chunk_size, strips }
+            }
+        };
+        let entry = EntryKind::File(FileEntry {
+            size: opts.size,
+            flags: 0,
+            uid: opts.uid,
+            gid: opts.gid,
+            mode: opts.mode & 0o7777,
+            relpath,
+            map,
+        });
+        self.append(entry)
+    }
+
+    fn file_map(&self, ino: u64) -> Result<(&Node, &FileMap)> {
+        let node = self
+            .state
+            .ns
+            .get(ino)
+            .ok_or_else(|| Error::NotFound(format!("inode {ino}")))?;
+        let map = node
+            .map()
+            .ok_or_else(|| Error::IsDir(self.state.ns.path_of(ino)))?;
+        if !self.media.has_data_access() {
+            return Err(Error::Unsupported(
+                "file data is not addressable through this media; use the mounted file".to_string(),
+            ));
+        }
+        Ok((node, map))
+    }
+
+    /// Write `buf` at file offset `off` of file `ino` (must stay inside the file size).
+    /// Data is flushed with [`Media::flush`] before returning.
+    pub fn write_data(&mut self, ino: u64, off: u64, buf: &[u8]) -> Result<()> {
+        let (node, map) = self.file_map(ino)?;
+        let map = map.clone();
+        check_range(node, off, buf.len() as u64)?;
+        let mut done = 0usize;
+        while done < buf.len() {
+            let (_, dev_off, avail) = map.resolve(off + done as u64).ok_or_else(|| {
+                Error::Invalid(format!("inode {ino}: offset past the end of its map"))
+            })?;
+            let n = (avail.min((buf.len() - done) as u64)) as usize;
+            self.media
+                .write(dev_off, n as u64)?
+                .copy_from_slice(&buf[done..done + n]);
+            self.media.flush(dev_off, n as u64)?;
+            done += n;
+        }
+        Ok(())
+    }
+
+    /// Read file `ino` at offset `off` into `buf` (must stay inside the file size).
+    pub fn read_data(&self, ino: u64, off: u64, buf: &mut [u8]) -> Result<()> {
+        let (node, map) = self.file_map(ino)?;
+        check_range(node, off, buf.len() as u64)?;
+        let mut done = 0usize;
+        while done < buf.len() {
+            let (_, dev_off, avail) = map.resolve(off + done as u64).ok_or_else(|| {
+                Error::Invalid(format!("inode {ino}: offset past the end of its map"))
+            })?;
+            let n = (avail.min((buf.len() - done) as u64)) as usize;
+            buf[done..done + n].copy_from_slice(self.media.read(dev_off, n as u64)?);
+            done += n;
+        }
+        Ok(())
+    }
+}
+
+fn check_range(node: &Node, off: u64, len: u64) -> Result<()> {
+    if off.checked_add(len).is_none_or(|e| e > node.attr.size) {
+        return Err(Error::Invalid(format!(
+            "'{}': range [{off}, +{len}) past the file size {}",
+            node.name, node.attr.size
+        )));
+    }
+    Ok(())
+}
+
+/// The result of [`fsck`].
+#[derive(Debug, Default)]
+pub struct FsckReport {
+    /// Every problem found, one line each.
+    pub problems: Vec<String>,
+    /// Committed log entries.
+    pub entries: u64,
+    /// Log capacity in entries.
+    pub log_capacity: u64,
+    /// Files found.
+    pub files: u64,
+    /// Directories found (root and `.meta` excluded).
+    pub dirs: u64,
+    /// Bytes allocated to files.
+    pub allocated: u64,
+    /// Usable device bytes.
+    pub device_size: u64,
+}
+
+impl FsckReport {
+    /// Whether no problem was found.
+    pub fn is_clean(&self) -> bool {
+        self.problems.is_empty()
+    }
+}
+
+/// Check everything: superblock, log header, every committed entry's crc and contents,
+/// and every file's extents (inside the device, outside the metadata, no cross-links).
+/// Never stops at the first problem past the superblock and log header.
+pub fn fsck(media: &dyn Media) -> FsckReport {
+    let mut rep = FsckReport::default();
+    let (sb, header) = match read_meta(media) {
+        Ok(x) => x,
+        Err(e) => {
+            rep.problems.push(e.to_string());
+            return rep;
+        }
+    };
+    rep.entries = header.next_index;
+    rep.log_capacity = header.capacity();
+    rep.device_size = sb.usable_size();
+    match replay(media, &sb, &header, true) {
+        Ok(r) => {
+            rep.problems
+                .extend(r.problems.iter().map(|e| e.to_string()));
+            for n in r.ns.nodes().filter(|n| n.log_index.is_some()) {
+                match n.map() {
+                    Some(m) => {
+                        rep.files += 1;
+                        rep.allocated += m.extents().iter().map(|e| e.len).sum::<u64>();
+                    }
+                    None => rep.dirs += 1,
+                }
+            }
+        }
+        Err(e) => rep.problems.push(e.to_string()),
+    }
+    rep
+}
