@@ -10,6 +10,12 @@
 //! interleaved, 24:    nstrips u32 | chunk_size u32 | nbytes u64 | reserved u64,
 //!                     then nstrips simple extents
 //! ```
+//!
+//! `nbytes` of an interleaved extent is the file size rounded up to a whole chunk (at
+//! least one chunk), as the kernel requires.
+//!
+//! ```text
+//! ```
 
 use crate::error::{Error, Result};
 use crate::layout::{put_u32, put_u64, EXT_TYPE_INTERLEAVED, EXT_TYPE_SIMPLE};
@@ -81,10 +87,18 @@ pub fn fmap_blob(file_type: FileType, file_size: u64, map: &FileMap) -> Result<V
         FileMap::Interleaved { chunk_size, strips } => {
             let chunk = u32::try_from(*chunk_size)
                 .map_err(|_| Error::Invalid(format!("chunk size {chunk_size} too large")))?;
+            if chunk == 0 {
+                return Err(Error::Invalid("chunk size 0".to_string()));
+            }
+            // The kernel wants the bytes mapped as a nonzero multiple of the chunk size.
+            let nbytes = file_size
+                .max(1)
+                .checked_next_multiple_of(*chunk_size)
+                .ok_or_else(|| Error::Invalid(format!("file size {file_size} too large")))?;
             let mut h = [0u8; FMAP_IEXT_SIZE];
             put_u32(&mut h, 0, strips.len() as u32);
             put_u32(&mut h, FMAP_IE_OFF_CHUNK, chunk);
-            put_u64(&mut h, FMAP_IE_OFF_NBYTES, file_size);
+            put_u64(&mut h, FMAP_IE_OFF_NBYTES, nbytes);
             b.extend_from_slice(&h);
             for s in strips {
                 put_simple(&mut b, s)?;
@@ -135,13 +149,15 @@ mod tests {
             chunk_size: 4096,
             strips,
         };
-        let b = fmap_blob(FileType::Log, 3 << 20, &m).unwrap();
+        let b = fmap_blob(FileType::Log, (3 << 20) - 5, &m).unwrap();
         assert_eq!(b.len(), 32 + 24 + 3 * 24);
         assert_eq!(b[0], 2);
         assert_eq!(get_u32(&b, 4), 1);
         assert_eq!(get_u32(&b, 8), 1);
         assert_eq!(get_u32(&b, 32), 3);
         assert_eq!(get_u32(&b, 36), 4096);
+        assert_eq!(get_u64(&b, 16), (3 << 20) - 5);
+        // nbytes: rounded up to the chunk.
         assert_eq!(get_u64(&b, 40), 3 << 20);
         assert_eq!(get_u64(&b, 56 + 2 * 24 + 8), 14 << 20);
     }

@@ -43,6 +43,27 @@ pub trait Media {
     fn name(&self) -> &Path;
 }
 
+impl<T: Media + ?Sized> Media for Box<T> {
+    fn size(&self) -> u64 {
+        (**self).size()
+    }
+    fn read(&self, off: u64, len: u64) -> Result<&[u8]> {
+        (**self).read(off, len)
+    }
+    fn write(&mut self, off: u64, len: u64) -> Result<&mut [u8]> {
+        (**self).write(off, len)
+    }
+    fn flush(&self, off: u64, len: u64) -> Result<()> {
+        (**self).flush(off, len)
+    }
+    fn has_data_access(&self) -> bool {
+        (**self).has_data_access()
+    }
+    fn name(&self) -> &Path {
+        (**self).name()
+    }
+}
+
 fn range(off: u64, len: u64, size: u64, what: &Path) -> Result<std::ops::Range<usize>> {
     let end = off.checked_add(len).filter(|&e| e <= size).ok_or_else(|| {
         Error::Invalid(format!(
