@@ -35,3 +35,33 @@ impl fmap::Storage for VecStorage {
 
 /// The resolved map type on the host.
 pub type Fmap = fmap::Fmap<VecStorage>;
+
+/// Splits a fuzzer input into a device table and a blob.
+///
+/// The first byte's low two bits give the number of devices minus one; that many little-endian
+/// `u64` device sizes follow, then the blob. Returns [`None`] if the input is too short.
+pub fn split_fuzz_input(data: &[u8]) -> Option<(Vec<u64>, &[u8])> {
+    let (first, mut rest) = data.split_first()?;
+    let ndevs = usize::from(first & 3) + 1;
+    let mut devs = Vec::with_capacity(ndevs);
+    for _ in 0..ndevs {
+        let (size, tail) = rest.split_first_chunk::<8>()?;
+        devs.push(u64::from_le_bytes(*size));
+        rest = tail;
+    }
+    Some((devs, rest))
+}
+
+/// Builds a fuzzer input from a device table of one to four devices and a blob.
+pub fn join_fuzz_input(devs: &[u64], blob: &[u8]) -> Option<Vec<u8>> {
+    let n = u8::try_from(devs.len())
+        .ok()
+        .filter(|n| (1..=4).contains(n))?;
+    let mut v = Vec::new();
+    v.push(n - 1);
+    for d in devs {
+        v.extend_from_slice(&d.to_le_bytes());
+    }
+    v.extend_from_slice(blob);
+    Some(v)
+}
