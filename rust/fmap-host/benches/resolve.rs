@@ -1,0 +1,119 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Resolve latency by map shape and extent count.
+//!
+//! Each benchmark parses one map, then resolves offsets drawn at random inside the file (a
+//! fixed pseudo-random sequence, so runs are comparable). The largest count is the most simple
+//! extents a blob of `FAMFS_FMAP_MAX_SIZE` holds.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::indexing_slicing,
+    reason = "benchmark code: a panic is a failed run"
+)]
+
+use divan::{black_box, Bencher};
+use famfs_fmap::{
+    fmap::{HEADER_SIZE, MAX_SIZE, SIMPLE_EXT_SIZE},
+    fmap_cases::{Writer, EXT_INTERLEAVE, EXT_SIMPLE, REG},
+    Fmap,
+};
+
+/// Extent counts: 1, 1k, 100k and the most a 16 MiB blob holds (1M does not fit).
+const COUNTS: &[usize] = &[
+    1,
+    1_000,
+    100_000,
+    (MAX_SIZE - HEADER_SIZE) / SIMPLE_EXT_SIZE,
+];
+/// Strips per interleaved extent.
+const STRIPS: usize = 8;
+/// Two MiB.
+const M2: u64 = 2 << 20;
+/// One device large enough for every map.
+const DEVS: &[u64] = &[1 << 52];
+
+fn main() {
+    divan::main();
+}
+
+/// Returns `n` pseudo-random offsets below `size`.
+fn offsets(size: u64, n: usize) -> Vec<u64> {
+    let mut x = 0x9e37_79b9_7f4a_7c15u64;
+    (0..n)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x % size
+        })
+        .collect()
+}
+
+/// Builds a blob with `write` into a buffer of `len` bytes and parses it.
+fn build(len: usize, write: impl FnOnce(&mut Writer<'_>)) -> Fmap {
+    let mut buf = vec![0u8; len];
+    let mut w = Writer::new(&mut buf);
+    write(&mut w);
+    let n = w.finish().unwrap();
+    Fmap::parse(&buf[..n], DEVS).unwrap()
+}
+
+/// Resolves random offsets of `f` in a loop.
+fn run(b: Bencher<'_, '_>, f: &Fmap) {
+    let pos = offsets(f.file_size(), 1 << 16);
+    let mut i = 0;
+    b.bench_local(|| {
+        i = (i + 1) & (pos.len() - 1);
+        black_box(f.resolve(black_box(pos[i])))
+    });
+}
+
+/// Simple extents, all 2 MiB: the shift path.
+#[divan::bench(args = COUNTS, max_time = 1)]
+fn simple_uniform(b: Bencher<'_, '_>, n: usize) {
+    let size = n as u64 * M2;
+    let f = build(HEADER_SIZE + n * SIMPLE_EXT_SIZE, |w| {
+        w.header(REG, EXT_SIMPLE, n as u32, size);
+        for i in 0..n as u64 {
+            w.simple(0, i * M2, M2);
+        }
+    });
+    run(b, &f);
+}
+
+/// Simple extents of 2, 4 or 6 MiB: the binary search path.
+#[divan::bench(args = COUNTS, max_time = 1)]
+fn simple_nonuniform(b: Bencher<'_, '_>, n: usize) {
+    let lens: Vec<u64> = offsets(3, n).into_iter().map(|x| (x + 1) * M2).collect();
+    let size: u64 = lens.iter().sum();
+    let f = build(HEADER_SIZE + n * SIMPLE_EXT_SIZE, |w| {
+        w.header(REG, EXT_SIMPLE, n as u32, size);
+        let mut at = 0;
+        for len in &lens {
+            w.simple(0, at, *len);
+            at += len;
+        }
+    });
+    run(b, &f);
+}
+
+/// Interleaved extents of 8 strips and 2 MiB chunks, `n` strips in all (`n / 8` extents).
+#[divan::bench(args = COUNTS, max_time = 1)]
+fn interleaved(b: Bencher<'_, '_>, n: usize) {
+    let nstrips = n.min(STRIPS);
+    let nexts = (n / nstrips).min((MAX_SIZE - HEADER_SIZE) / ((nstrips + 1) * SIMPLE_EXT_SIZE));
+    let nbytes = nstrips as u64 * 4 * M2;
+    let f = build(HEADER_SIZE + nexts * (nstrips + 1) * SIMPLE_EXT_SIZE, |w| {
+        w.header(REG, EXT_INTERLEAVE, nexts as u32, nexts as u64 * nbytes);
+        let mut at = 0;
+        for _ in 0..nexts {
+            w.iext(nstrips as u32, M2 as u32, nbytes);
+            for _ in 0..nstrips {
+                w.simple(0, at, 4 * M2);
+                at += 4 * M2;
+            }
+        }
+    });
+    run(b, &f);
+}
