@@ -174,6 +174,11 @@ pub const EXT_TYPE_SIMPLE: u32 = 0;
 /// fmap extent type: interleaved extents.
 pub const EXT_TYPE_INTERLEAVED: u32 = 1;
 
+// Compile-time checks: every entry variant fits in the union.
+const _: () = assert!(FMAP_EXTENTS + MAX_SIMPLE_EXTENTS * SIMPLE_EXT_SIZE <= ENTRY_UNION_SIZE);
+const _: () = assert!(FILE_ENTRY_END <= ENTRY_UNION_SIZE);
+const _: () = assert!(MKDIR_RELPATH + RELPATH_LEN <= ENTRY_UNION_SIZE);
+
 /// Number of entries a log of `log_len` bytes holds.
 pub const fn log_entries(log_len: u64) -> u64 {
     (log_len - LOG_HEADER_SIZE as u64) / ENTRY_SIZE as u64
@@ -268,15 +273,11 @@ mod tests {
         assert_eq!(FMAP_EXT_TYPE, FILE_RELPATH + RELPATH_LEN);
         assert_eq!(FMAP_NEXTENTS, FMAP_EXT_TYPE + 4);
         assert_eq!(FMAP_EXTENTS, (FMAP_NEXTENTS + 4).next_multiple_of(8));
-        // Both fmap variants fit in the union.
-        assert!(FMAP_EXTENTS + MAX_SIMPLE_EXTENTS * SIMPLE_EXT_SIZE <= ENTRY_UNION_SIZE);
-        assert!(FILE_ENTRY_END <= ENTRY_UNION_SIZE);
         assert_eq!(FILE_ENTRY_END, 512);
         // Mkdir entry.
         assert_eq!(MKDIR_GID, MKDIR_UID + 4);
         assert_eq!(MKDIR_MODE, MKDIR_GID + 4);
         assert_eq!(MKDIR_RELPATH, MKDIR_MODE + 4);
-        assert!(MKDIR_RELPATH + RELPATH_LEN <= ENTRY_UNION_SIZE);
     }
 
     #[test]

@@ -52,28 +52,7 @@ enum Cmd {
         loglen: u64,
     },
     /// Create a file and allocate its space.
-    Creat {
-        /// File size (suffixes k, m, g, t).
-        #[arg(short, long, value_parser = parse_size)]
-        size: u64,
-        /// Fill the file with the pseudo-random pattern of --seed.
-        #[arg(short, long, requires = "seed")]
-        random: bool,
-        /// Seed of the pattern.
-        #[arg(short = 'S', long)]
-        seed: Option<u64>,
-        /// Interleave over this many strips.
-        #[arg(short = 'N', long)]
-        nstrips: Option<u32>,
-        /// Chunk size of an interleaved file (power of two >= 4096; default 2M).
-        #[arg(short = 'C', long, value_parser = parse_size, requires = "nstrips")]
-        chunk: Option<u64>,
-        /// Permission bits (octal).
-        #[arg(short, long, value_parser = parse_mode, default_value = "644")]
-        mode: u32,
-        /// Path of the new file.
-        path: String,
-    },
+    Creat(CreatArgs),
     /// Create a directory.
     Mkdir {
         /// Create missing parents; no error if it exists.
@@ -114,6 +93,30 @@ enum Cmd {
         #[arg(long)]
         hex: bool,
     },
+}
+
+#[derive(clap::Args)]
+struct CreatArgs {
+    /// File size (suffixes k, m, g, t).
+    #[arg(short, long, value_parser = parse_size)]
+    size: u64,
+    /// Fill the file with the pseudo-random pattern of --seed.
+    #[arg(short, long, requires = "seed")]
+    random: bool,
+    /// Seed of the pattern.
+    #[arg(short = 'S', long)]
+    seed: Option<u64>,
+    /// Interleave over this many strips.
+    #[arg(short = 'N', long)]
+    nstrips: Option<u32>,
+    /// Chunk size of an interleaved file (power of two >= 4096; default 2M).
+    #[arg(short = 'C', long, value_parser = parse_size, requires = "nstrips")]
+    chunk: Option<u64>,
+    /// Permission bits (octal).
+    #[arg(short, long, value_parser = parse_mode, default_value = "644")]
+    mode: u32,
+    /// Path of the new file.
+    path: String,
 }
 
 /// Parse a byte count with an optional binary suffix (k, m, g, t).
@@ -232,16 +235,16 @@ fn progress(total: u64) -> ProgressBar {
     pb
 }
 
-fn cmd_creat(
-    cli: &Cli,
-    size: u64,
-    seed: Option<u64>,
-    random: bool,
-    nstrips: Option<u32>,
-    chunk: Option<u64>,
-    mode: u32,
-    path: &str,
-) -> Result<()> {
+fn cmd_creat(cli: &Cli, args: &CreatArgs) -> Result<()> {
+    let CreatArgs {
+        size,
+        random,
+        seed,
+        nstrips,
+        chunk,
+        mode,
+        ref path,
+    } = *args;
     let mut t = Target::open(cli, true)?;
     let (uid, gid) = ids();
     let layout = match nstrips {
@@ -558,15 +561,7 @@ fn run(cli: &Cli) -> Result<()> {
                 sb.fs_uuid
             );
         }
-        Cmd::Creat {
-            size,
-            random,
-            seed,
-            nstrips,
-            chunk,
-            mode,
-            path,
-        } => cmd_creat(cli, *size, *seed, *random, *nstrips, *chunk, *mode, path)?,
+        Cmd::Creat(args) => cmd_creat(cli, args)?,
         Cmd::Mkdir {
             parents,
             mode,
