@@ -12,9 +12,16 @@
 //!
 //! ```ignore
 //! for case in fmap_cases::CASES {
-//!     assert_eq!(fmap_cases::check::<KernelStorage>(case), Ok(()), "{}", case.name);
+//!     let res = fmap_cases::check::<KernelStorage>(case);
+//!     if let Err(f) = &res {
+//!         pr_err!("{}: {}\n", case.name, f);
+//!     }
+//!     assert!(res.is_ok());
 //! }
 //! ```
+//!
+//! One case needs a blob buffer larger than 16 MiB: the storage should fall back to `vmalloc`
+//! (`KVVec`).
 
 use super::fmap::{
     Error,
