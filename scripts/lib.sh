@@ -1,0 +1,40 @@
+# SPDX-License-Identifier: GPL-2.0
+# Common settings for the famfs-iomap scripts.  Source it; do not run it.
+
+set -euo pipefail
+
+TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+export TOP
+
+# Pinned kernel source: Debian's linux-source-7.3 binary package.
+KVER=7.3.4
+KPKG=linux-source-7.3
+KPKG_VERSION=7.3.4-1~bpo13+1
+KPKG_SHA256=703e369ddd4cce971452f5a593ee55df3a5c10c83caf0fa0df039633ed181ee3
+KTAR=usr/src/linux-source-7.3.tar.xz
+KTAR_SHA256=76df1affb19f24926949369be1d74b60071c963c598ce8780bddd4bbf0fc3bc4
+
+# Everything built lives here, outside the clone.
+FAMFS_CACHE=${FAMFS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/famfs-iomap}
+export FAMFS_CACHE
+
+LLVM_SUFFIX=-19
+export LIBCLANG_PATH=${LIBCLANG_PATH:-/usr/lib/llvm-19/lib}
+export PATH="$HOME/.cargo/bin:$PATH"
+
+log() { printf '==> %s\n' "$*" >&2; }
+die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+# Hash of everything that goes into the kernel build: version, series, config fragment.
+kernel_key() {
+	{
+		echo "$KPKG_VERSION $KTAR_SHA256"
+		cat "$TOP/kernel/series/series" 2>/dev/null || true
+		while read -r p; do
+			case "$p" in ''|'#'*) continue ;; esac
+			cat "$TOP/kernel/series/$p"
+		done < <(cat "$TOP/kernel/series/series" 2>/dev/null || true)
+		cat "$TOP"/kernel/config/*.config
+		echo "${KERNEL_FLAVOR:-base}"
+	} | sha256sum | cut -c1-16
+}
