@@ -1,0 +1,63 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+# Run every guest test; print their TAP, then one line "GUEST-TOTALS passed=N failed=N".
+# A skipped test counts as failed: in this guest every test has what it needs.
+
+. /famfs/lib.sh
+pass=0
+fail=0
+
+report() # report <ok|not ok> <name> [detail]
+{
+	if [ "$1" = ok ]; then pass=$((pass + 1)); else fail=$((fail + 1)); fi
+	echo "$1 - $2${3:+ # $3}"
+}
+
+if dax_setup; then report ok dax_setup; else report "not ok" dax_setup; fi
+if famfs_load; then report ok "insmod famfs_iomap"; else report "not ok" "insmod famfs_iomap"; fi
+
+# KUnit suites of the module print KTAP to the kernel log at insmod.
+dmesg > /tmp/dmesg.log
+for line in $(grep -o '# [a-z0-9_]*: pass:[0-9]* fail:[0-9]* skip:[0-9]*' /tmp/dmesg.log |
+		tr ' ' '|'); do
+	suite=$(echo "$line" | cut -d'|' -f2 | tr -d :)
+	line=$(echo "$line" | tr '|' ' ')
+	p=$(echo "$line" | sed 's/.* pass:\([0-9]*\).*/\1/')
+	f=$(echo "$line" | sed 's/.* fail:\([0-9]*\).*/\1/')
+	s=$(echo "$line" | sed 's/.* skip:\([0-9]*\).*/\1/')
+	echo "# kunit $suite: pass:$p fail:$f skip:$s"
+	pass=$((pass + p))
+	fail=$((fail + f + s))
+done
+
+for t in /famfs/tests/*; do
+	[ -x "$t" ] || continue
+	echo "# running $(basename "$t")"
+	"$t" > /tmp/test.out 2>&1
+	rc=$?
+	cat /tmp/test.out
+	totals=$(grep '^# Totals:' /tmp/test.out | tail -n 1)
+	if [ -n "$totals" ]; then
+		p=$(echo "$totals" | sed 's/.* pass:\([0-9]*\).*/\1/')
+		f=$(echo "$totals" | sed 's/.* fail:\([0-9]*\).*/\1/')
+		s=$(echo "$totals" | sed 's/.* skip:\([0-9]*\).*/\1/')
+		e=$(echo "$totals" | sed 's/.* error:\([0-9]*\).*/\1/')
+		pass=$((pass + p))
+		fail=$((fail + f + s + e))
+		if [ $rc -ne 0 ] && [ $((f + s + e)) -eq 0 ]; then
+			report "not ok" "$(basename "$t")" "exit status $rc"
+		fi
+	else
+		report "not ok" "$(basename "$t")" "no totals, exit status $rc"
+	fi
+done
+
+if dmesg | grep -qE 'BUG:|WARNING:|Oops|KASAN|kmemleak|Call Trace'; then
+	dmesg | grep -E -A20 'BUG:|WARNING:|Oops|KASAN|kmemleak|Call Trace' | head -n 60
+	report "not ok" "kernel log clean"
+else
+	report ok "kernel log clean"
+fi
+
+echo "GUEST-TOTALS passed=$pass failed=$fail"
+[ $fail -eq 0 ]

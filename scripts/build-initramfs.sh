@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+# Build the guest initramfs: busybox, ndctl/daxctl with their libraries, the module, the test
+# programs and the guest scripts.  Usage: build-initramfs.sh KDIR OUT
+. "$(dirname "$0")/lib.sh"
+
+KDIR=$1
+OUT=$2
+KSRC=$(readlink -f "$KDIR/source" 2>/dev/null || echo "$KDIR")
+
+ROOT=$(mktemp -d "$FAMFS_CACHE/initramfs.XXXXXX")
+trap 'rm -rf "$ROOT"' EXIT
+mkdir -p "$ROOT"/{bin,sbin,usr/bin,usr/sbin,lib,lib64,etc,proc,sys,dev,tmp,mnt,famfs/bin,famfs/tests}
+
+BB=$(command -v busybox)
+file -L "$BB" 2>/dev/null | grep -q 'statically linked' || [ -f /bin/busybox ] ||
+	die "busybox-static is not installed"
+cp "$BB" "$ROOT/bin/busybox"
+for applet in $("$ROOT/bin/busybox" --list); do
+	[ -e "$ROOT/bin/$applet" ] || ln -s busybox "$ROOT/bin/$applet"
+done
+
+# Dynamic programs and every library they need.
+copy_prog() {
+	local prog lib
+	prog=$(command -v "$1") || die "$1 not found on the host"
+	cp "$prog" "$ROOT/${2:-usr/bin}/"
+	for lib in $(ldd "$prog" 2>/dev/null | grep -oE '/[^ ]+'); do
+		[ -f "$lib" ] || continue
+		mkdir -p "$ROOT/$(dirname "$lib")"
+		cp -L "$lib" "$ROOT/$lib"
+	done
+}
+copy_prog ndctl
+copy_prog daxctl
+# Programs the project builds (famfs CLI and server) if present.
+for b in ${FAMFS_GUEST_BINS:-}; do
+	[ -x "$b" ] || die "guest binary $b missing"
+	cp "$b" "$ROOT/famfs/bin/"
+	for lib in $(ldd "$b" 2>/dev/null | grep -oE '/[^ ]+'); do
+		[ -f "$lib" ] || continue
+		mkdir -p "$ROOT/$(dirname "$lib")"
+		cp -L "$lib" "$ROOT/$lib"
+	done
+done
+
+cp "$TOP/guest/init" "$ROOT/init"
+chmod +x "$ROOT/init"
+cp "$TOP"/guest/*.sh "$ROOT/famfs/"
+[ -f "$TOP/rust/famfs_iomap.ko" ] && cp "$TOP/rust/famfs_iomap.ko" "$ROOT/famfs/"
+
+make -s -C "$TOP/selftests" KSRC="$KSRC" KHDR="$KDIR/usr/include" \
+	O="$FAMFS_CACHE/selftests" >&2 || die "building the test programs failed"
+find "$FAMFS_CACHE/selftests" -type f -perm -u+x -exec cp {} "$ROOT/famfs/tests/" \;
+
+echo "root:x:0:0:root:/:/bin/sh" > "$ROOT/etc/passwd"
+echo "root:x:0:" > "$ROOT/etc/group"
+(cd "$ROOT" && find . -print0 | cpio --null -o -H newc --quiet) > "$OUT.tmp"
+mv "$OUT.tmp" "$OUT"
+echo "$OUT"

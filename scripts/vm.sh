@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+# Boot the test VM and run one guest mode: check (tests), run (demo), shell (interactive),
+# probe, inject-panic, inject-hang.  Exit status is the guest's; a guest that panics, hangs
+# (VM_TIMEOUT seconds) or dies without reporting is a failure, with the console shown.
+#
+# Usage: vm.sh MODE   (env: KDIR, VM_TIMEOUT, VM_MEM, FAMFS_KVM=0|1, VM_LOG)
+. "$(dirname "$0")/lib.sh"
+
+MODE=${1:-check}
+KDIR=${KDIR:-$(bash "$TOP/scripts/build-kernel.sh")}
+KIMG=$KDIR/arch/x86/boot/bzImage
+[ -f "$KIMG" ] || die "no kernel image at $KIMG"
+VM_TIMEOUT=${VM_TIMEOUT:-900}
+VM_MEM=${VM_MEM:-3G}
+VM_LOG=${VM_LOG:-$FAMFS_CACHE/vm-$MODE.log}
+
+INITRD=${INITRD:-$FAMFS_CACHE/initramfs.cpio}
+if [ "$MODE" != probe ]; then
+	bash "$TOP/scripts/build-initramfs.sh" "$KDIR" "$INITRD" >/dev/null
+fi
+
+accel=(-accel tcg -cpu max)
+if [ "$MODE" != probe ] && bash "$TOP/scripts/kvm-probe.sh" "$KDIR"; then
+	accel=(-accel kvm -cpu host)
+fi
+[ "$MODE" = probe ] && [ "${PROBE_KVM:-0}" = 1 ] && accel=(-accel kvm -cpu host)
+
+# Emulated pmem: memmap=SIZE!START carves a persistent-memory region out of guest RAM.
+cmdline="console=ttyS0 memmap=1G!1G famfs.mode=$MODE panic=-1 oops=panic quiet loglevel=4"
+qemu=(qemu-system-x86_64 "${accel[@]}" -smp 2 -m "$VM_MEM" -nographic -no-reboot
+      -kernel "$KIMG" -initrd "$INITRD" -append "$cmdline")
+
+if [ "$MODE" = shell ]; then
+	exec "${qemu[@]}"
+fi
+
+set +e
+timeout --foreground -k 5 "$VM_TIMEOUT" "${qemu[@]}" < /dev/null > "$VM_LOG" 2>&1
+qrc=$?
+set -e
+tr -d '\r' < "$VM_LOG" > "$VM_LOG.txt"
+mv "$VM_LOG.txt" "$VM_LOG"
+
+status=$(grep -a '^FAMFS-EXIT ' "$VM_LOG" | tail -n 1 | awk '{print $2}')
+if [ -z "$status" ]; then
+	[ "$MODE" = probe ] && exit 1
+	tail -n 60 "$VM_LOG" >&2
+	if [ $qrc = 124 ] || [ $qrc = 137 ]; then
+		die "guest hung: no result within ${VM_TIMEOUT}s (console above, full log: $VM_LOG)"
+	elif grep -aq 'Kernel panic' "$VM_LOG"; then
+		die "guest kernel panicked: $(grep -a 'Kernel panic' "$VM_LOG" | head -n 1) (full log: $VM_LOG)"
+	fi
+	die "guest stopped without reporting a result (qemu exit $qrc; full log: $VM_LOG)"
+fi
+# The guest's own output, without the boot noise before /init.
+awk 'go && !/^FAMFS-EXIT / && !/reboot: Power down/; /famfs-guest-start/ { go = 1 }' "$VM_LOG" || true
+exit "$status"

@@ -1,0 +1,70 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * famfs_iomap: the module is loaded and the DAX device the tests use is ready.
+ */
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include "kselftest_harness.h"
+
+static int read_sysfs(const char *path, char *buf, size_t len)
+{
+	ssize_t n;
+	int fd;
+
+	fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, len - 1);
+	close(fd);
+	if (n < 0)
+		return -1;
+	buf[n] = '\0';
+	buf[strcspn(buf, "\n")] = '\0';
+	return 0;
+}
+
+TEST(module_loaded)
+{
+	char state[64];
+	struct stat st;
+
+	ASSERT_EQ(0, stat("/sys/module/famfs_iomap", &st)) {
+		TH_LOG("famfs_iomap is not loaded");
+	}
+	ASSERT_EQ(0, read_sysfs("/sys/module/famfs_iomap/initstate", state, sizeof(state)));
+	EXPECT_STREQ("live", state);
+}
+
+TEST(dax_device_ready)
+{
+	const char *dev = getenv("FAMFS_DAX") ?: "/dev/dax0.0";
+	char path[PATH_MAX], buf[64];
+	unsigned long long size, align;
+	struct stat st;
+
+	ASSERT_EQ(0, stat(dev, &st)) {
+		TH_LOG("%s: %s", dev, strerror(errno));
+	}
+	ASSERT_TRUE(S_ISCHR(st.st_mode));
+
+	snprintf(path, sizeof(path), "/sys/dev/char/%u:%u/size", major(st.st_rdev),
+		 minor(st.st_rdev));
+	ASSERT_EQ(0, read_sysfs(path, buf, sizeof(buf)));
+	size = strtoull(buf, NULL, 0);
+	EXPECT_GE(size, 64ULL << 20);
+
+	snprintf(path, sizeof(path), "/sys/dev/char/%u:%u/align", major(st.st_rdev),
+		 minor(st.st_rdev));
+	ASSERT_EQ(0, read_sysfs(path, buf, sizeof(buf)));
+	align = strtoull(buf, NULL, 0);
+	EXPECT_EQ(2ULL << 20, align);
+}
+
+TEST_HARNESS_MAIN
