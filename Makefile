@@ -1,0 +1,45 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# famfs-iomap.  `make run` for the demo, `make check` for every test; both set up a fresh
+# machine.  The kernel build is cached outside the clone (FAMFS_CACHE).  KDIR=<build tree>
+# builds the module against another kernel.
+#
+# When invoked by Kbuild (make -C $KDIR M=$PWD), only the Kbuild file matters.
+ifneq ($(KERNELRELEASE),)
+include $(src)/Kbuild
+else
+
+SCRIPTS := $(CURDIR)/scripts
+
+.PHONY: all run check kernel module vm bench clean deps initramfs
+
+all: module
+
+deps:
+	@bash $(SCRIPTS)/setup-deps.sh
+
+kernel: deps
+	@bash $(SCRIPTS)/build-kernel.sh
+
+module: deps
+	@bash $(SCRIPTS)/build-module.sh
+
+run: deps module
+	@bash $(SCRIPTS)/vm.sh run
+
+check:
+	@bash $(SCRIPTS)/check.sh
+
+vm: deps module
+	@bash $(SCRIPTS)/vm.sh shell
+
+bench: deps
+	@bash $(SCRIPTS)/bench.sh
+
+clean:
+	@bash -c '. $(SCRIPTS)/lib.sh; kd=$${KDIR:-$$(ls -td "$$FAMFS_CACHE"/kernel/*/build 2>/dev/null | head -n1)}; \
+		[ -n "$$kd" ] && make -s -C "$$kd" M=$(CURDIR) clean || true'
+	rm -rf target rust/fmap-host/fuzz/target
+	@echo "kernel builds are kept in the cache; remove \$$FAMFS_CACHE (default ~/.cache/famfs-iomap) to drop them"
+
+endif

@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+# make check: install what is missing, run the host tests, build the kernel and the module,
+# run the guest tests in QEMU.  Ends with one line "N passed, N failed"; exits non-zero on any
+# failure.
+. "$(dirname "$0")/lib.sh"
+set +e
+
+PASSED=0
+FAILED=0
+LOGDIR=$FAMFS_CACHE/check
+mkdir -p "$LOGDIR"
+
+ok()     { PASSED=$((PASSED + 1)); echo "ok - $*"; }
+not_ok() { FAILED=$((FAILED + 1)); echo "not ok - $*"; }
+finish() {
+	echo "$PASSED passed, $FAILED failed"
+	[ "$FAILED" -eq 0 ] && [ "$PASSED" -gt 0 ]
+	exit
+}
+
+# Add up cargo's "test result:" lines; ignored tests count as failed.
+count_cargo() {
+	local p f i
+	while read -r p f i; do
+		PASSED=$((PASSED + p))
+		FAILED=$((FAILED + f + i))
+	done < <(sed -n 's/^test result: [a-zA-Z]*\. \([0-9]*\) passed; \([0-9]*\) failed; \([0-9]*\) ignored.*/\1 \2 \3/p' "$1")
+}
+
+echo "# setup"
+if bash "$TOP/scripts/setup-deps.sh"; then ok "dependencies installed"; else not_ok "dependencies"; finish; fi
+
+echo "# host tests"
+if [ -f "$TOP/Cargo.toml" ]; then
+	(cd "$TOP" && cargo test --workspace --locked 2>&1) | tee "$LOGDIR/cargo-test.log"
+	rc=${PIPESTATUS[0]}
+	count_cargo "$LOGDIR/cargo-test.log"
+	[ "$rc" -eq 0 ] || not_ok "cargo test --workspace (exit $rc)"
+fi
+if [ -f "$TOP/scripts/host-fmap.sh" ]; then
+	bash "$TOP/scripts/host-fmap.sh" fuzz 2>&1 | tee "$LOGDIR/fuzz.log"
+	rc=${PIPESTATUS[0]}
+	if [ "$rc" -eq 0 ]; then ok "fmap fuzzing"; else not_ok "fmap fuzzing (exit $rc)"; fi
+fi
+
+echo "# kernel"
+if KDIR=${KDIR:-$(bash "$TOP/scripts/build-kernel.sh")}; then
+	ok "kernel build ($KDIR)"
+else
+	not_ok "kernel build"
+	finish
+fi
+export KDIR
+
+echo "# module"
+if CLIPPY=1 bash "$TOP/scripts/build-module.sh" > "$LOGDIR/module.log" 2>&1 &&
+		! grep -E '^(warning|error)' "$LOGDIR/module.log"; then
+	ok "module builds warning free (LLVM=-19 CLIPPY=1)"
+else
+	cat "$LOGDIR/module.log"
+	not_ok "module build"
+	finish
+fi
+if make -s -C "$KDIR" LLVM=$LLVM_SUFFIX M="$TOP" rustfmtcheck > "$LOGDIR/rustfmt.log" 2>&1; then
+	ok "module rustfmt clean"
+else
+	cat "$LOGDIR/rustfmt.log"
+	not_ok "module rustfmt"
+fi
+
+echo "# guest tests"
+VM_LOG=$LOGDIR/vm-check.log bash "$TOP/scripts/vm.sh" check | tee "$LOGDIR/guest.out"
+rc=${PIPESTATUS[0]}
+totals=$(grep '^GUEST-TOTALS ' "$LOGDIR/guest.out" | tail -n 1)
+if [ -n "$totals" ]; then
+	p=$(echo "$totals" | sed 's/.*passed=\([0-9]*\).*/\1/')
+	f=$(echo "$totals" | sed 's/.*failed=\([0-9]*\).*/\1/')
+	PASSED=$((PASSED + p))
+	FAILED=$((FAILED + f))
+	[ "$rc" -eq 0 ] || [ "$f" -gt 0 ] || not_ok "guest exit status $rc"
+else
+	not_ok "guest tests did not report (exit $rc)"
+fi
+finish
