@@ -447,8 +447,9 @@ enum Locator {
     Shift(u32),
     /// All extents but the last have the same length.
     Div(NonZeroU64),
-    /// Binary search of the extents' file offsets.
-    Search,
+    /// Binary search of the extents' file offsets, narrowed by a bucket index: bucket `j` holds
+    /// the number of the extent holding file offset `j << .0`.
+    Search(u32),
 }
 
 /// A validated and resolved file map.
@@ -459,8 +460,9 @@ enum Locator {
 ///   is nonzero, [`ALIGN`] aligned and inside its device (at parse time).
 /// - `iexts` is empty for simple maps; otherwise it holds `nextents` entries whose strips lie in
 ///   `extents` and are long enough for their chunks.
-/// - `starts` is empty unless `locator` is [`Locator::Search`]; it then holds the file offset of
-///   each extent, increasing from zero.
+/// - `starts` and `buckets` are empty unless `locator` is [`Locator::Search`]; `starts` then
+///   holds the file offset of each extent, increasing from zero, and `buckets` one entry per
+///   bucket of the covered range, at most one per extent.
 /// - The extents cover `eof` bytes at least, `file_size <= eof <= MAX_FILE_SIZE + 1`.
 pub struct Fmap<S: Storage> {
     file_type: FileType,
@@ -476,6 +478,7 @@ pub struct Fmap<S: Storage> {
     extents: S::Buf<Extent>,
     iexts: S::Buf<Interleave>,
     starts: S::Buf<u64>,
+    buckets: S::Buf<u32>,
 }
 
 /// A bounds-checked little-endian reader over a blob.
@@ -667,8 +670,34 @@ impl Uniform {
         match NonZeroU64::new(self.first) {
             Some(l) if self.uniform && l.is_power_of_two() => Locator::Shift(l.trailing_zeros()),
             Some(l) if self.uniform => Locator::Div(l),
-            _ => Locator::Search,
+            _ => Locator::Search(0),
         }
+    }
+}
+
+/// Returns the bucket size shift for `nextents` extents covering `covered` bytes.
+///
+/// The smallest shift of at least 12 giving no more buckets than extents, so that the index
+/// costs at most 4 bytes per extent and a bucket holds about one extent on average.
+fn bucket_shift(covered: u64, nextents: u32) -> u32 {
+    let mut shift = ALIGN.trailing_zeros();
+    while shift < u64::BITS - 1 && (covered.saturating_sub(1) >> shift) >= u64::from(nextents) {
+        shift += 1;
+    }
+    shift
+}
+
+/// Fills `buckets[j]` with the number of the extent holding file offset `j << shift`.
+///
+/// `starts` holds the extents' file offsets, increasing from zero.
+fn fill_buckets(starts: &[u64], buckets: &mut [u32], shift: u32) {
+    let mut i: usize = 0;
+    for (j, b) in (0u64..).zip(buckets.iter_mut()) {
+        let at = j << shift;
+        while starts.get(i + 1).is_some_and(|&s| s <= at) {
+            i += 1;
+        }
+        *b = u32::try_from(i).unwrap_or(u32::MAX);
     }
 }
 
@@ -804,9 +833,10 @@ impl<S: Storage> Fmap<S> {
     ///
     /// `devs[i]` is the size in bytes of device `i`. Every rule of
     /// `include/uapi/linux/famfs_fmap.h` is checked; the first broken one is returned. Memory
-    /// comes from `S`: three buffers, of the number of simple extents plus strips, of the number
-    /// of interleaved extents, and (only if extents have different lengths) of the number of
-    /// extents.
+    /// comes from `S`: a buffer of [`Extent`] for the simple extents or strips, one of
+    /// [`Interleave`] for the interleaved extents, and, only if the extents (all but the last)
+    /// have different lengths, the extents' file offsets and a bucket index (12 bytes per
+    /// extent at most).
     pub fn parse(blob: &[u8], devs: &[u64]) -> Result<Self, Error> {
         let hdr = parse_header(blob)?;
         // First pass: validate everything and size the buffers.
@@ -816,13 +846,19 @@ impl<S: Storage> Fmap<S> {
             ExtType::Simple => 0,
             ExtType::Interleave => nexts,
         };
-        let nstarts = match sum.locator {
-            Locator::Search => nexts,
-            Locator::Shift(_) | Locator::Div(_) => 0,
+        let (nstarts, locator, nbuckets) = match sum.locator {
+            Locator::Search(_) => {
+                let shift = bucket_shift(sum.covered, hdr.nextents);
+                // At most `nextents` buckets by the choice of `shift`.
+                let n = usize::try_from(((sum.covered - 1) >> shift) + 1).unwrap_or(nexts);
+                (nexts, Locator::Search(shift), n.min(nexts))
+            }
+            l @ (Locator::Shift(_) | Locator::Div(_)) => (0, l, 0),
         };
         let mut extents = S::alloc::<Extent>(sum.nrecords).ok_or(Error::NoMemory)?;
         let mut iexts = S::alloc::<Interleave>(niexts).ok_or(Error::NoMemory)?;
         let mut starts = S::alloc::<u64>(nstarts).ok_or(Error::NoMemory)?;
+        let mut buckets = S::alloc::<u32>(nbuckets).ok_or(Error::NoMemory)?;
 
         // Second pass: fill. The walk is deterministic, so it succeeds again and reports the
         // same number of records the buffers were sized for.
@@ -854,6 +890,10 @@ impl<S: Storage> Fmap<S> {
             }
         })?;
 
+        if let Locator::Search(shift) = locator {
+            fill_buckets(&starts, &mut buckets, shift);
+        }
+
         Ok(Fmap {
             file_type: hdr.file_type,
             ext_type: hdr.ext_type,
@@ -864,10 +904,11 @@ impl<S: Storage> Fmap<S> {
             covered: sum.covered,
             pmd_unaligned: sum.pmd_unaligned,
             max_dev: sum.max_dev,
-            locator: sum.locator,
+            locator,
             extents,
             iexts,
             starts,
+            buckets,
         })
     }
 
@@ -938,8 +979,16 @@ impl<S: Storage> Fmap<S> {
                 let i = (pos / len).min(last);
                 (i, i * len.get())
             }
-            Locator::Search => {
-                let i = self.starts.partition_point(|&s| s <= pos).checked_sub(1)?;
+            Locator::Search(shift) => {
+                // Extents `lo` to `hi` hold the bucket of `pos`.
+                let j = usize::try_from(pos >> shift).ok()?;
+                let lo = usize::try_from(*self.buckets.get(j)?).ok()?;
+                let hi = match self.buckets.get(j + 1) {
+                    Some(&h) => usize::try_from(h).ok()?,
+                    None => self.starts.len().checked_sub(1)?,
+                };
+                let run = self.starts.get(lo..=hi)?;
+                let i = lo + run.partition_point(|&s| s <= pos).checked_sub(1)?;
                 return Some((i, pos - self.starts.get(i)?));
             }
         };
