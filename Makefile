@@ -11,7 +11,7 @@ else
 
 SCRIPTS := $(CURDIR)/scripts
 
-.PHONY: all run check kernel module vm bench clean deps initramfs
+.PHONY: all run check kernel module vm bench clean deps series
 
 all: module
 
@@ -32,6 +32,9 @@ check:
 
 vm: deps module
 	@bash $(SCRIPTS)/vm.sh shell
+
+series:
+	@bash $(SCRIPTS)/make-series.sh $(KSRC)
 
 bench: deps
 	@bash $(SCRIPTS)/bench.sh

@@ -339,7 +339,7 @@ impl fmt::Display for Error {
 ///
 /// The kernel module implements it with `KVVec` (or `KVec`), the host crate with `Vec`:
 ///
-/// ```ignore
+/// ```text
 /// impl fmap::Storage for KernelStorage {
 ///     type Buf<T: Copy + Default> = KVVec<T>;
 ///     fn alloc<T: Copy + Default>(n: usize) -> Option<KVVec<T>> {

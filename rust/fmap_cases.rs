@@ -10,7 +10,7 @@
 //!
 //! A KUnit suite needs only:
 //!
-//! ```ignore
+//! ```text
 //! for case in fmap_cases::CASES {
 //!     let res = fmap_cases::check::<KernelStorage>(case);
 //!     if let Err(f) = &res {

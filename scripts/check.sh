@@ -62,7 +62,9 @@ else
 	not_ok "module build"
 	finish
 fi
-if make -s -C "$KDIR" LLVM=$LLVM_SUFFIX M="$TOP" rustfmtcheck > "$LOGDIR/rustfmt.log" 2>&1; then
+KSRC=$(readlink -f "$KDIR/source")
+if rustfmt --edition 2021 --check --config-path "$KSRC/.rustfmt.toml" "$TOP"/rust/*.rs \
+		> "$LOGDIR/rustfmt.log" 2>&1; then
 	ok "module rustfmt clean"
 else
 	cat "$LOGDIR/rustfmt.log"
