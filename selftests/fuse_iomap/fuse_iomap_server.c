@@ -1,0 +1,478 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * A raw /dev/fuse server for the FUSE iomap-DAX tests, no libfuse.
+ *
+ * The server runs in a thread of the test.  It negotiates FUSE_IOMAP_DAX,
+ * registers the DAX device with FUSE_DEV_IOC_BACKING_OPEN while it answers
+ * FUSE_IOMAP_CONFIG, and answers FUSE_IOMAP_GETMAP with identity maps.  Any
+ * request it does not expect gets -EOPNOTSUPP, and every request is counted.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <linux/capability.h>
+
+#include "fuse_iomap_server.h"
+
+#define ROOT_INO	1
+#define MAX_WRITE	(128 * 1024)
+#define BUF_SIZE	(MAX_WRITE + 4096)
+
+struct srv_file {
+	const char *name;
+	uint64_t ino;
+	uint64_t size;
+};
+
+static const struct srv_file files[] = {
+	{ FILE_A, 2, FILE_A_SIZE },
+	{ FILE_B, 3, FILE_B_SIZE },
+	{ FILE_C, 4, FILE_C_SIZE },
+};
+
+#define NFILES	(sizeof(files) / sizeof(*files))
+
+static const struct srv_file *file_by_ino(uint64_t ino)
+{
+	unsigned int i;
+
+	for (i = 0; i < NFILES; i++)
+		if (files[i].ino == ino)
+			return &files[i];
+	return NULL;
+}
+
+static const struct srv_file *file_by_name(const char *name)
+{
+	unsigned int i;
+
+	for (i = 0; i < NFILES; i++)
+		if (!strcmp(files[i].name, name))
+			return &files[i];
+	return NULL;
+}
+
+static void reply(struct srv *s, uint64_t unique, int error, const void *data,
+		  size_t len)
+{
+	struct fuse_out_header oh = {
+		.len = sizeof(oh) + (data ? len : 0),
+		.error = error,
+		.unique = unique,
+	};
+	struct iovec iov[2] = {
+		{ &oh, sizeof(oh) },
+		{ (void *)data, len },
+	};
+
+	/* Errors here are teardown races (connection aborted); ignore. */
+	if (writev(s->fd, iov, data ? 2 : 1) < 0)
+		return;
+}
+
+static void fill_attr(struct fuse_attr *a, uint64_t ino)
+{
+	const struct srv_file *f = file_by_ino(ino);
+
+	memset(a, 0, sizeof(*a));
+	a->ino = ino;
+	a->nlink = 1;
+	a->blksize = 4096;
+	if (f) {
+		a->mode = S_IFREG | 0644;
+		a->size = f->size;
+		a->blocks = f->size / 512;
+	} else {
+		a->mode = S_IFDIR | 0755;
+		a->nlink = 2;
+	}
+}
+
+/* Drop every capability of the calling thread (capset is per thread). */
+static int drop_thread_caps(void)
+{
+	struct __user_cap_header_struct hdr = {
+		.version = _LINUX_CAPABILITY_VERSION_3,
+	};
+	struct __user_cap_data_struct data[2] = { 0 };
+
+	return syscall(SYS_capset, &hdr, data);
+}
+
+static int backing_open(struct srv *s, int fd)
+{
+	struct fuse_backing_map map = {
+		.fd = fd,
+		.flags = FUSE_BACKING_TYPE_DAX,
+	};
+	int id = ioctl(s->fd, FUSE_DEV_IOC_BACKING_OPEN, &map);
+
+	return id < 0 ? -errno : id;
+}
+
+static void *unpriv_thread(void *arg)
+{
+	struct srv *s = arg;
+
+	if (drop_thread_caps())
+		s->unpriv_res = -1000 - errno;
+	else
+		s->unpriv_res = backing_open(s, s->dax_fd);
+	return NULL;
+}
+
+/* Try BACKING_OPEN on each probe path; a success is closed again. */
+static void run_probes(struct srv *s)
+{
+	pthread_t t;
+	int i, fd;
+
+	for (i = 0; i < SRV_MAX_PROBES && s->probe[i]; i++) {
+		fd = open(s->probe[i], O_RDWR);
+		if (fd < 0) {
+			s->probe_res[i] = -1000 - errno;
+			continue;
+		}
+		s->probe_res[i] = backing_open(s, fd);
+		if (s->probe_res[i] > 0)
+			ioctl(s->fd, FUSE_DEV_IOC_BACKING_CLOSE, &s->probe_res[i]);
+		close(fd);
+	}
+	if (s->probe_unpriv && s->dax_fd >= 0) {
+		s->unpriv_res = -2000;
+		if (!pthread_create(&t, NULL, unpriv_thread, s))
+			pthread_join(t, NULL);
+	}
+}
+
+static void do_init(struct srv *s, struct fuse_in_header *ih)
+{
+	struct fuse_init_in *in = (void *)(ih + 1);
+	struct fuse_init_out out = { 0 };
+	uint64_t flags = FUSE_MAX_PAGES | FUSE_INIT_EXT;
+
+	s->init_minor = in->minor;
+	s->init_flags = in->flags | ((uint64_t)in->flags2 << 32);
+	if (!s->no_iomap)
+		flags |= FUSE_IOMAP_DAX;
+
+	out.major = FUSE_KERNEL_VERSION;
+	out.minor = FUSE_KERNEL_MINOR_VERSION;
+	out.max_readahead = in->max_readahead;
+	out.max_write = MAX_WRITE;
+	out.max_background = 16;
+	out.congestion_threshold = 12;
+	out.max_pages = MAX_WRITE / 4096;
+	out.flags = flags & s->init_flags;
+	out.flags2 = (flags & s->init_flags) >> 32;
+	reply(s, ih->unique, 0, &out, sizeof(out));
+}
+
+static void do_iomap_config(struct srv *s, struct fuse_in_header *ih)
+{
+	struct fuse_iomap_config_out out = { 0 };
+
+	s->dax_fd = open(s->dax_path, O_RDWR);
+	if (s->dax_fd < 0) {
+		s->backing_res = -1000 - errno;
+		reply(s, ih->unique, -ENODEV, NULL, 0);
+		return;
+	}
+	run_probes(s);
+	if (s->config_error) {
+		reply(s, ih->unique, -s->config_error, NULL, 0);
+		goto out;
+	}
+	s->backing_res = backing_open(s, s->dax_fd);
+	if (s->backing_res < 0) {
+		reply(s, ih->unique, s->backing_res, NULL, 0);
+		goto out;
+	}
+	memcpy(out.provider, s->provider, sizeof(out.provider));
+	out.ndevices = 1;
+	out.backing_ids[0] = s->backing_res + s->id_delta;
+	reply(s, ih->unique, 0, &out,
+	      offsetof(struct fuse_iomap_config_out, backing_ids[1]));
+out:
+	/* The kernel holds the device now; the server needs no fd. */
+	close(s->dax_fd);
+	s->dax_fd = -1;
+}
+
+static void do_getmap(struct srv *s, struct fuse_in_header *ih)
+{
+	struct fuse_iomap_getmap_in *in = (void *)(ih + 1);
+	const struct srv_file *f = file_by_ino(ih->nodeid);
+	struct {
+		struct fuse_iomap_getmap_out hdr;
+		struct identity_map map;
+	} out = { 0 };
+	uint32_t len = sizeof(out.map);
+
+	s->getmap_offer = in->size;
+	/* fh is (ino << 32 | serial); see do_open(). */
+	if (!f || in->fh >> 32 != ih->nodeid)
+		s->fh_mismatch++;
+	if (!f) {
+		reply(s, ih->unique, -ENOENT, NULL, 0);
+		return;
+	}
+	out.map.dev = 0;
+	out.map.size = f->size;
+	switch (s->map_mode) {
+	case MAP_BAD_DEVICE:
+		out.map.dev = 1;
+		break;
+	case MAP_TOO_BIG:
+		out.map.size = 1ULL << 40;
+		break;
+	case MAP_SHORT:
+		len = 8;
+		break;
+	case MAP_ERROR:
+		reply(s, ih->unique, -s->map_error, NULL, 0);
+		return;
+	}
+	out.hdr.size = len;
+	if (len > in->size) {
+		reply(s, ih->unique, 0, &out.hdr, sizeof(out.hdr));
+		return;
+	}
+	reply(s, ih->unique, 0, &out, sizeof(out.hdr) + len);
+}
+
+static void do_open(struct srv *s, struct fuse_in_header *ih)
+{
+	struct fuse_open_out out = { 0 };
+	uint32_t serial = ++s->next_fh;
+
+	out.fh = ih->nodeid << 32 | serial;
+	if (ih->opcode == FUSE_OPEN)
+		out.open_flags = FOPEN_IOMAP;
+	reply(s, ih->unique, 0, &out, sizeof(out));
+}
+
+static void handle(struct srv *s, struct fuse_in_header *ih)
+{
+	switch (ih->opcode) {
+	case FUSE_INIT:
+		do_init(s, ih);
+		break;
+	case FUSE_IOMAP_CONFIG:
+		do_iomap_config(s, ih);
+		break;
+	case FUSE_IOMAP_GETMAP:
+		do_getmap(s, ih);
+		break;
+	case FUSE_LOOKUP: {
+		const struct srv_file *f = file_by_name((char *)(ih + 1));
+		struct fuse_entry_out out = { 0 };
+
+		if (ih->nodeid != ROOT_INO || !f) {
+			reply(s, ih->unique, -ENOENT, NULL, 0);
+			break;
+		}
+		out.nodeid = f->ino;
+		out.generation = 1;
+		out.entry_valid = 3600;
+		out.attr_valid = 3600;
+		fill_attr(&out.attr, f->ino);
+		reply(s, ih->unique, 0, &out, sizeof(out));
+		break;
+	}
+	case FUSE_GETATTR:
+	case FUSE_SETATTR: {
+		struct fuse_attr_out out = { 0 };
+
+		/*
+		 * SETATTR succeeds without changing anything: a truncate of
+		 * an iomap file must be refused by the kernel, not by us.
+		 */
+		out.attr_valid = 3600;
+		fill_attr(&out.attr, ih->nodeid);
+		reply(s, ih->unique, 0, &out, sizeof(out));
+		break;
+	}
+	case FUSE_OPEN:
+	case FUSE_OPENDIR:
+		do_open(s, ih);
+		break;
+	case FUSE_STATFS: {
+		struct fuse_statfs_out out = { 0 };
+
+		out.st.bsize = 4096;
+		out.st.frsize = 4096;
+		out.st.namelen = 255;
+		reply(s, ih->unique, 0, &out, sizeof(out));
+		break;
+	}
+	case FUSE_FALLOCATE:	/* the kernel must refuse it before us */
+	case FUSE_FLUSH:
+	case FUSE_RELEASE:
+	case FUSE_RELEASEDIR:
+	case FUSE_FSYNC:
+	case FUSE_ACCESS:
+	case FUSE_DESTROY:
+		reply(s, ih->unique, 0, NULL, 0);
+		break;
+	case FUSE_FORGET:
+	case FUSE_BATCH_FORGET:
+	case FUSE_INTERRUPT:
+		break;
+	default:
+		reply(s, ih->unique, -EOPNOTSUPP, NULL, 0);
+		break;
+	}
+}
+
+static void *srv_thread(void *arg)
+{
+	struct srv *s = arg;
+	struct fuse_in_header *ih;
+	char *buf;
+	ssize_t n;
+
+	buf = malloc(BUF_SIZE);
+	if (!buf)
+		return NULL;
+	ih = (void *)buf;
+	while (!s->stop) {
+		n = read(s->fd, buf, BUF_SIZE);
+		if (n < 0) {
+			if (errno == EINTR || errno == EAGAIN)
+				continue;
+			break;	/* ENODEV: unmounted or aborted */
+		}
+		if (n < (ssize_t)sizeof(*ih))
+			continue;
+		s->count[ih->opcode < SRV_MAX_OPCODE ? ih->opcode :
+			 SRV_MAX_OPCODE]++;
+		s->total++;
+		handle(s, ih);
+	}
+	free(buf);
+	return NULL;
+}
+
+static void wake(int sig)
+{
+	(void)sig;
+}
+
+void srv_init(struct srv *s, const char *dax_path)
+{
+	memset(s, 0, sizeof(*s));
+	s->dax_path = dax_path;
+	snprintf(s->provider, sizeof(s->provider), "identity");
+	s->fd = -1;
+	s->dax_fd = -1;
+}
+
+/* Open /dev/fuse for a synchronous INIT and start serving it. */
+int srv_open(struct srv *s)
+{
+	struct sigaction sa = { .sa_handler = wake };
+	int err;
+
+	/* No SA_RESTART: a signal must break the server out of read(). */
+	sigaction(SIGUSR1, &sa, NULL);
+	s->fd = open("/dev/fuse", O_RDWR | O_CLOEXEC);
+	if (s->fd < 0)
+		return errno;
+	if (ioctl(s->fd, FUSE_DEV_IOC_SYNC_INIT))
+		return errno;
+	snprintf(s->dir, sizeof(s->dir), "/tmp/fuse_iomap_XXXXXX");
+	if (!mkdtemp(s->dir)) {
+		s->dir[0] = '\0';
+		return errno;
+	}
+	err = pthread_create(&s->thread, NULL, srv_thread, s);
+	if (err)
+		return err;
+	s->running = 1;
+	return 0;
+}
+
+/* Mount the server's connection on s->dir; returns 0 or the mount errno. */
+int srv_mount_fd(struct srv *s)
+{
+	char opts[128];
+
+	snprintf(opts, sizeof(opts),
+		 "fd=%d,rootmode=40000,user_id=0,group_id=0", s->fd);
+	if (mount("fuse_iomap", s->dir, "fuse", 0, opts))
+		return errno;
+	s->mounted = 1;
+	return 0;
+}
+
+int srv_mount(struct srv *s)
+{
+	int err = srv_open(s);
+
+	return err ? err : srv_mount_fd(s);
+}
+
+int srv_umount(struct srv *s)
+{
+	if (!s->mounted)
+		return 0;
+	if (umount2(s->dir, 0) && umount2(s->dir, MNT_DETACH))
+		return errno;
+	s->mounted = 0;
+	return 0;
+}
+
+/* Unmount, stop the thread, close every fd: the device is free after it. */
+void srv_stop(struct srv *s)
+{
+	struct timespec ts;
+	int i;
+
+	srv_umount(s);
+	if (s->running) {
+		s->stop = 1;
+		for (i = 0; i < 500; i++) {
+			pthread_kill(s->thread, SIGUSR1);
+			clock_gettime(CLOCK_REALTIME, &ts);
+			ts.tv_nsec += 10 * 1000 * 1000;
+			if (ts.tv_nsec >= 1000000000) {
+				ts.tv_sec++;
+				ts.tv_nsec -= 1000000000;
+			}
+			if (!pthread_timedjoin_np(s->thread, NULL, &ts))
+				break;
+		}
+		s->running = 0;
+	}
+	if (s->fd >= 0)
+		close(s->fd);
+	s->fd = -1;
+	if (s->dax_fd >= 0)
+		close(s->dax_fd);
+	s->dax_fd = -1;
+	if (s->dir[0])
+		rmdir(s->dir);
+	s->dir[0] = '\0';
+}
+
+long srv_count(struct srv *s, uint32_t opcode)
+{
+	return s->count[opcode < SRV_MAX_OPCODE ? opcode : SRV_MAX_OPCODE];
+}
+
+void srv_path(struct srv *s, const char *name, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s/%s", s->dir, name);
+}

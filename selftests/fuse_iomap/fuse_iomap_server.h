@@ -1,0 +1,88 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * A raw /dev/fuse server for the FUSE iomap-DAX tests: one directory with a
+ * few regular files whose data lives on a DAX device, mapped by the
+ * "identity" test provider (file offset X is device offset X).  It counts
+ * every request it receives and misbehaves on demand.
+ */
+#ifndef FUSE_IOMAP_SERVER_H
+#define FUSE_IOMAP_SERVER_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <linux/fuse.h>
+
+#define SRV_MAX_OPCODE		64	/* bucket for anything larger */
+#define SRV_MAX_PROBES		4
+
+/* Files of the root directory (inode numbers from 2). */
+#define FILE_A		"a"		/* 4 MiB */
+#define FILE_B		"b"		/* 2 MiB + 12 KiB: PMD then PTEs */
+#define FILE_C		"c"		/* 4 MiB, a second file */
+#define FILE_A_SIZE	(4UL << 20)
+#define FILE_B_SIZE	((2UL << 20) + (12UL << 10))
+#define FILE_C_SIZE	(4UL << 20)
+
+/* The map blob of the "identity" test provider. */
+struct identity_map {
+	uint32_t dev;
+	uint32_t reserved;
+	uint64_t size;
+};
+
+/* What the server puts in its FUSE_IOMAP_GETMAP replies. */
+enum srv_map_mode {
+	MAP_OK,		/* a valid identity map */
+	MAP_BAD_DEVICE,	/* device index == ndevices */
+	MAP_TOO_BIG,	/* file_size beyond the end of the device */
+	MAP_SHORT,	/* a blob shorter than the provider's map */
+	MAP_ERROR,	/* an error reply (srv.map_error) */
+};
+
+struct srv {
+	/* Set by the test before srv_mount(). */
+	const char *dax_path;		/* device to register at IOMAP_CONFIG */
+	char provider[FUSE_IOMAP_PROVIDER_MAX];
+	int id_delta;			/* added to the backing id in the reply */
+	int no_iomap;			/* do not accept FUSE_IOMAP_DAX at INIT */
+	int config_error;		/* if set, IOMAP_CONFIG fails with it */
+	const char *probe[SRV_MAX_PROBES]; /* BACKING_OPEN these at CONFIG */
+	int probe_unpriv;		/* ... and the device without caps */
+
+	/* May be changed while mounted. */
+	_Atomic int map_mode;		/* enum srv_map_mode */
+	_Atomic int map_error;
+
+	/* Results. */
+	_Atomic unsigned long count[SRV_MAX_OPCODE + 1];
+	_Atomic unsigned long total;
+	_Atomic int fh_mismatch;	/* GETMAP carried an unknown fh */
+	_Atomic uint32_t getmap_offer;	/* size offered by the last GETMAP */
+	uint32_t init_minor;
+	uint64_t init_flags;		/* flags offered by the kernel */
+	int backing_res;		/* id of the device, or -errno */
+	int probe_res[SRV_MAX_PROBES];	/* id or -errno */
+	int unpriv_res;
+
+	/* Private. */
+	int fd;
+	pthread_t thread;
+	int running;
+	_Atomic int stop;
+	int dax_fd;
+	_Atomic uint64_t next_fh;
+	char dir[64];
+	int mounted;
+};
+
+void srv_init(struct srv *s, const char *dax_path);
+int srv_open(struct srv *s);
+int srv_mount(struct srv *s);
+int srv_mount_fd(struct srv *s);
+int srv_umount(struct srv *s);
+void srv_stop(struct srv *s);
+long srv_count(struct srv *s, uint32_t opcode);
+void srv_path(struct srv *s, const char *name, char *buf, size_t len);
+
+#endif /* FUSE_IOMAP_SERVER_H */

@@ -1,0 +1,871 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * FUSE iomap-DAX: a privileged server hands the kernel its DAX devices once
+ * per mount (FUSE_IOMAP_CONFIG) and a map once per file (FUSE_IOMAP_GETMAP);
+ * the "identity" test provider then resolves reads, writes and faults to
+ * device addresses without asking the server again.
+ *
+ * Needs root, /dev/dax0.0 (2 MiB aligned, bound to fsdev_dax) and the test
+ * provider module loaded; the test guest has all of them.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <linux/fs.h>	/* before sys/mount.h, which redefines */
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <sys/wait.h>
+#include <linux/capability.h>
+
+#include "kselftest_harness.h"
+#include "fuse_iomap_server.h"
+
+#define DAX_NAME	"dax0.0"
+#define DAX_DEV		"/dev/" DAX_NAME
+#define PROVIDER_MOD	"fuse_iomap_test_provider"
+#define PROVIDER_KO	"/famfs/" PROVIDER_MOD ".ko"
+#define SZ_4K		4096UL
+#define SZ_2M		(2UL << 20)
+#define FUSECTL		"/sys/fs/fuse/connections"
+#define TRACEFS		"/sys/kernel/tracing"
+
+/* The errnos fs/fuse/iomap_dax.c and the identity provider document. */
+#define E_NOT_CHRDEV	ENODEV		/* BACKING_OPEN of a non-chardev */
+#define E_NOT_FSDEV	EOPNOTSUPP	/* chardev not bound to fsdev_dax */
+#define E_UNPRIV	EPERM		/* no CAP_SYS_RAWIO */
+#define E_BUSY		EBUSY		/* device held by another mount */
+#define E_NO_PROVIDER	ENOENT		/* provider not registered */
+#define E_BAD_ID	ENOENT		/* backing id not registered */
+#define E_GROW		EFBIG		/* write at or past EOF */
+#define E_TRUNCATE	EPERM		/* truncate, O_TRUNC */
+#define E_FALLOCATE	EOPNOTSUPP
+#define E_MAP_DEVICE	ENODEV		/* map names a missing device */
+#define E_MAP_INVALID	EINVAL		/* malformed or too large map */
+
+static int write_str(const char *path, const char *val)
+{
+	int fd = open(path, O_WRONLY | O_TRUNC);
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	n = write(fd, val, strlen(val));
+	close(fd);
+	return n < 0 ? -errno : 0;
+}
+
+static void dax_driver(char *buf, size_t len)
+{
+	char link[PATH_MAX];
+	ssize_t n;
+
+	buf[0] = '\0';
+	n = readlink("/sys/bus/dax/devices/" DAX_NAME "/driver", link,
+		     sizeof(link) - 1);
+	if (n <= 0)
+		return;
+	link[n] = '\0';
+	snprintf(buf, len, "%s", basename(link));
+}
+
+/* Bind the device to @drv (fsdev_dax or device_dax), as guest/lib.sh does. */
+static int dax_mode(const char *drv)
+{
+	char cur[64], path[PATH_MAX];
+	int i;
+
+	dax_driver(cur, sizeof(cur));
+	if (!strcmp(cur, drv))
+		return 0;
+	if (cur[0]) {
+		snprintf(path, sizeof(path), "/sys/bus/dax/drivers/%s/unbind",
+			 cur);
+		write_str(path, DAX_NAME);
+	}
+	snprintf(path, sizeof(path), "/sys/bus/dax/drivers/%s/new_id", drv);
+	write_str(path, DAX_NAME);
+	dax_driver(cur, sizeof(cur));
+	if (strcmp(cur, drv)) {
+		snprintf(path, sizeof(path), "/sys/bus/dax/drivers/%s/bind",
+			 drv);
+		write_str(path, DAX_NAME);
+		dax_driver(cur, sizeof(cur));
+	}
+	if (strcmp(cur, drv))
+		return -ENODEV;
+	for (i = 0; i < 50 && access(DAX_DEV, F_OK); i++)
+		usleep(100 * 1000);
+	return access(DAX_DEV, F_OK) ? -ENOENT : 0;
+}
+
+static int provider_loaded(void)
+{
+	return !access("/sys/module/" PROVIDER_MOD, F_OK);
+}
+
+static int provider_load(void)
+{
+	int fd, ret;
+
+	if (provider_loaded())
+		return 0;
+	fd = open(PROVIDER_KO, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	ret = syscall(SYS_finit_module, fd, "", 0);
+	close(fd);
+	return ret ? -errno : 0;
+}
+
+static int provider_unload(void)
+{
+	return syscall(SYS_delete_module, PROVIDER_MOD, O_NONBLOCK) ? errno : 0;
+}
+
+/* A byte pattern that no earlier run or other offset can match. */
+static unsigned char pat(uint32_t seed, uint64_t off)
+{
+	uint64_t x = (off >> 3) * 0x9e3779b97f4a7c15ULL + seed;
+
+	return (x >> 29) ^ (x >> 45) ^ off;
+}
+
+static void fill(unsigned char *buf, size_t len, uint32_t seed, uint64_t off)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		buf[i] = pat(seed, off + i);
+}
+
+/* Offset of the first byte differing from the pattern, or -1. */
+static long mismatch(const unsigned char *buf, size_t len, uint32_t seed,
+		     uint64_t off)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		if (buf[i] != pat(seed, off + i))
+			return i;
+	return -1;
+}
+
+/* Bytes of [addr, addr + len) mapped by present pages with all of @cats. */
+static long scan_bytes(void *addr, size_t len, unsigned long cats)
+{
+	struct page_region regs[64];
+	struct pm_scan_arg arg = {
+		.size = sizeof(arg),
+		.start = (uintptr_t)addr,
+		.end = (uintptr_t)addr + len,
+		.vec = (uintptr_t)regs,
+		.vec_len = 64,
+		.category_mask = cats,
+		.return_mask = cats,
+	};
+	long n, i, bytes = 0;
+	int fd;
+
+	fd = open("/proc/self/pagemap", O_RDONLY);
+	if (fd < 0)
+		return -errno;
+	n = ioctl(fd, PAGEMAP_SCAN, &arg);
+	close(fd);
+	if (n < 0)
+		return -errno;
+	for (i = 0; i < n; i++)
+		bytes += regs[i].end - regs[i].start;
+	return bytes;
+}
+
+static int trace_pmd(int on)
+{
+	if (access(TRACEFS "/events/fs_dax", F_OK))
+		mount("tracefs", TRACEFS, "tracefs", 0, NULL);
+	if (on && write_str(TRACEFS "/trace", ""))
+		return -errno;
+	return write_str(TRACEFS "/events/fs_dax/dax_pmd_fault_done/enable",
+			 on ? "1" : "0");
+}
+
+/* dax_pmd_fault_done events of inode @ino that mapped a PMD (NOPAGE). */
+static int trace_pmd_count(uint64_t ino)
+{
+	char line[1024], tag[32];
+	int n = 0;
+	FILE *f;
+
+	snprintf(tag, sizeof(tag), " ino %#llx ", (unsigned long long)ino);
+	f = fopen(TRACEFS "/trace", "r");
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f))
+		if (strstr(line, "dax_pmd_fault_done") && strstr(line, tag) &&
+		    strstr(line, "NOPAGE") && !strstr(line, "FALLBACK"))
+			n++;
+	fclose(f);
+	return n;
+}
+
+static long minflt(void)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_SELF, &ru);
+	return ru.ru_minflt;
+}
+
+/* Read and write every page of a mapping: @len / 4 KiB PTE or fewer PMDs. */
+static unsigned long touch(void *map, size_t len)
+{
+	unsigned char *p = map, c;
+	unsigned long sum = 0;
+	size_t off;
+
+	for (off = 0; off < len; off += SZ_4K) {
+		c = __atomic_load_n(p + off, __ATOMIC_RELAXED);
+		__atomic_store_n(p + off, c, __ATOMIC_RELAXED);
+		sum += c;
+	}
+	return sum;
+}
+
+/* Drop capabilities of this (single-threaded) process: the mounter. */
+static int drop_cap(int cap)
+{
+	struct __user_cap_header_struct hdr = {
+		.version = _LINUX_CAPABILITY_VERSION_3,
+	};
+	struct __user_cap_data_struct data[2];
+
+	if (syscall(SYS_capget, &hdr, data))
+		return -errno;
+	data[cap / 32].effective &= ~(1U << (cap % 32));
+	data[cap / 32].permitted &= ~(1U << (cap % 32));
+	data[cap / 32].inheritable &= ~(1U << (cap % 32));
+	return syscall(SYS_capset, &hdr, data) ? -errno : 0;
+}
+
+/* The fusectl directory of the connection mounted on @dir. */
+static int fusectl_dir(const char *dir, char *buf, size_t len)
+{
+	struct stat st;
+
+	if (stat(dir, &st))
+		return -errno;
+	/* fusectl names a connection by its kernel dev_t. */
+	snprintf(buf, len, FUSECTL "/%u",
+		 major(st.st_dev) << 20 | minor(st.st_dev));
+	if (access(buf, F_OK))
+		mount("fusectl", FUSECTL, "fusectl", 0, NULL);
+	return access(buf, F_OK) ? -errno : 0;
+}
+
+FIXTURE(iomap)
+{
+	struct srv *srv;	/* shared: a forked server may use it */
+	struct srv *srv2;
+	pid_t child;		/* a forked server ... */
+	int foreign;		/* ... serving self->srv */
+	uint32_t seed;
+	int fd;
+	void *map;
+	size_t maplen;
+};
+
+FIXTURE_SETUP(iomap)
+{
+	self->fd = -1;
+	self->map = MAP_FAILED;
+	self->srv = mmap(NULL, 2 * sizeof(struct srv), PROT_READ | PROT_WRITE,
+			 MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, self->srv);
+	self->srv2 = self->srv + 1;
+	srv_init(self->srv, DAX_DEV);
+	srv_init(self->srv2, DAX_DEV);
+	self->seed = getpid() ^ time(NULL) ^ 0x5a5a1234;
+
+	ASSERT_EQ(0U, getuid());
+	ASSERT_EQ(0, provider_load()) {
+		TH_LOG("cannot load %s: %s", PROVIDER_KO, strerror(errno));
+	}
+	ASSERT_EQ(0, dax_mode("fsdev_dax"));
+}
+
+FIXTURE_TEARDOWN(iomap)
+{
+	if (self->map != MAP_FAILED)
+		munmap(self->map, self->maplen);
+	if (self->fd >= 0)
+		close(self->fd);
+	if (self->child > 0) {
+		kill(self->child, SIGKILL);
+		waitpid(self->child, NULL, 0);
+	}
+	if (self->foreign) {
+		/* Its thread and fd were the child's: only the mount is ours. */
+		srv_umount(self->srv);
+		rmdir(self->srv->dir);
+	} else {
+		srv_stop(self->srv);
+	}
+	srv_stop(self->srv2);
+	munmap(self->srv, 2 * sizeof(struct srv));
+	/* Leave the guest as the next test expects it. */
+	EXPECT_EQ(0, dax_mode("fsdev_dax"));
+	EXPECT_EQ(0, provider_load());
+}
+
+static int open_file(struct srv *s, const char *name, int flags)
+{
+	char path[PATH_MAX];
+
+	srv_path(s, name, path, sizeof(path));
+	return open(path, flags);
+}
+
+/* Mount, open @name read-write and check that the map was fetched. */
+static void mount_open(struct __test_metadata *_metadata,
+		       FIXTURE_DATA(iomap) * self, const char *name)
+{
+	ASSERT_EQ(0, srv_mount(self->srv));
+	self->fd = open_file(self->srv, name, O_RDWR);
+	ASSERT_GE(self->fd, 0) {
+		TH_LOG("open %s: %s", name, strerror(errno));
+	}
+}
+
+/* The map of @len bytes of the open file, filled with the pattern by write. */
+static void map_file(struct __test_metadata *_metadata,
+		     FIXTURE_DATA(iomap) * self, size_t len)
+{
+	unsigned char *buf = malloc(len);
+
+	ASSERT_NE(NULL, buf);
+	fill(buf, len, self->seed, 0);
+	ASSERT_EQ((ssize_t)len, pwrite(self->fd, buf, len, 0));
+	free(buf);
+	self->map = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED,
+			 self->fd, 0);
+	ASSERT_NE(MAP_FAILED, self->map);
+	self->maplen = len;
+}
+
+/* INIT offers FUSE_IOMAP_DAX at minor 47; CONFIG follows once. */
+TEST_F(iomap, negotiate)
+{
+	ASSERT_EQ(0, srv_mount(self->srv));
+	EXPECT_GE(self->srv->init_minor, 47U);
+	EXPECT_TRUE(!!(self->srv->init_flags & FUSE_IOMAP_DAX));
+	EXPECT_TRUE(!!(self->srv->init_flags & FUSE_INIT_EXT));
+	EXPECT_EQ(1, srv_count(self->srv, FUSE_INIT));
+	EXPECT_EQ(1, srv_count(self->srv, FUSE_IOMAP_CONFIG));
+	EXPECT_GT(self->srv->backing_res, 0);
+	EXPECT_EQ(0, srv_count(self->srv, FUSE_IOMAP_GETMAP));
+}
+
+/* A server that declines FUSE_IOMAP_DAX gets neither CONFIG nor GETMAP. */
+TEST_F(iomap, declined)
+{
+	self->srv->no_iomap = 1;
+	ASSERT_EQ(0, srv_mount(self->srv));
+	EXPECT_EQ(1, srv_count(self->srv, FUSE_INIT));
+	EXPECT_EQ(0, srv_count(self->srv, FUSE_IOMAP_CONFIG));
+	/* The device was not taken: an iomap mount can have it. */
+	ASSERT_EQ(0, srv_mount(self->srv2));
+	EXPECT_EQ(1, srv_count(self->srv2, FUSE_IOMAP_CONFIG));
+}
+
+/*
+ * write(2) and read(2) go to the device, not to the server, at the same
+ * offset (identity map): check it through a raw device_dax mapping.
+ */
+TEST_F(iomap, write_read_identity)
+{
+	const size_t off = SZ_2M - 3 * SZ_4K + 100, len = SZ_2M + 5000;
+	unsigned char *buf, *rd, *dev;
+	int dfd;
+
+	buf = malloc(len);
+	rd = malloc(len);
+	ASSERT_NE(NULL, buf);
+	ASSERT_NE(NULL, rd);
+	fill(buf, len, self->seed, off);
+
+	mount_open(_metadata, self, FILE_A);
+	EXPECT_EQ(1, srv_count(self->srv, FUSE_IOMAP_GETMAP));
+	ASSERT_EQ((off_t)off, lseek(self->fd, off, SEEK_SET));
+	ASSERT_EQ((ssize_t)len, write(self->fd, buf, len));
+	ASSERT_EQ((off_t)off, lseek(self->fd, off, SEEK_SET));
+	memset(rd, 0, len);
+	ASSERT_EQ((ssize_t)len, read(self->fd, rd, len));
+	EXPECT_EQ(-1, mismatch(rd, len, self->seed, off));
+	EXPECT_EQ(0, srv_count(self->srv, FUSE_READ));
+	EXPECT_EQ(0, srv_count(self->srv, FUSE_WRITE));
+	close(self->fd);
+	self->fd = -1;
+	srv_stop(self->srv);
+
+	ASSERT_EQ(0, dax_mode("device_dax"));
+	dfd = open(DAX_DEV, O_RDWR);
+	ASSERT_GE(dfd, 0);
+	dev = mmap(NULL, FILE_A_SIZE, PROT_READ, MAP_SHARED, dfd, 0);
+	ASSERT_NE(MAP_FAILED, dev) {
+		TH_LOG("mmap %s: %s", DAX_DEV, strerror(errno));
+		close(dfd);
+	}
+	EXPECT_EQ(-1, mismatch(dev + off, len, self->seed, off));
+	munmap(dev, FILE_A_SIZE);
+	close(dfd);
+	ASSERT_EQ(0, dax_mode("fsdev_dax"));
+	free(buf);
+	free(rd);
+}
+
+/* Files never change size: I/O is clamped to i_size, nothing extends it. */
+TEST_F(iomap, size_fixed)
+{
+	unsigned char buf[2 * 4096];
+	struct stat st;
+
+	mount_open(_metadata, self, FILE_B);
+	fill(buf, sizeof(buf), self->seed, FILE_B_SIZE - SZ_4K);
+	/* A read across EOF is short, a read at EOF is empty. */
+	ASSERT_EQ((ssize_t)SZ_4K, pwrite(self->fd, buf, SZ_4K,
+					 FILE_B_SIZE - SZ_4K));
+	memset(buf, 0, sizeof(buf));
+	EXPECT_EQ((ssize_t)SZ_4K, pread(self->fd, buf, sizeof(buf),
+					FILE_B_SIZE - SZ_4K));
+	EXPECT_EQ(-1, mismatch(buf, SZ_4K, self->seed, FILE_B_SIZE - SZ_4K));
+	EXPECT_EQ(0, pread(self->fd, buf, sizeof(buf), FILE_B_SIZE));
+
+	/* Writing at or past EOF, truncating or allocating fails. */
+	EXPECT_EQ(-1, pwrite(self->fd, buf, SZ_4K, FILE_B_SIZE));
+	EXPECT_EQ(E_GROW, errno);
+	EXPECT_EQ(-1, pwrite(self->fd, buf, SZ_4K, FILE_B_SIZE + SZ_2M));
+	EXPECT_EQ(E_GROW, errno);
+	EXPECT_EQ(-1, ftruncate(self->fd, FILE_B_SIZE + SZ_4K));
+	EXPECT_EQ(E_TRUNCATE, errno);
+	EXPECT_EQ(-1, ftruncate(self->fd, SZ_4K));
+	EXPECT_EQ(E_TRUNCATE, errno);
+	EXPECT_EQ(-1, fallocate(self->fd, 0, 0, FILE_B_SIZE + SZ_4K));
+	EXPECT_EQ(E_FALLOCATE, errno);
+	EXPECT_EQ(-1, open_file(self->srv, FILE_B, O_RDWR | O_TRUNC));
+	EXPECT_EQ(E_TRUNCATE, errno);
+	/* A write across EOF stops at EOF. */
+	EXPECT_EQ((ssize_t)SZ_4K, pwrite(self->fd, buf, sizeof(buf),
+					 FILE_B_SIZE - SZ_4K));
+	ASSERT_EQ(0, fstat(self->fd, &st));
+	EXPECT_EQ((off_t)FILE_B_SIZE, st.st_size);
+	EXPECT_EQ(0, srv_count(self->srv, FUSE_WRITE));
+}
+
+/*
+ * A 4 MiB file is mapped at a 2 MiB aligned address and faulted in with
+ * PMDs; the tail of a 2 MiB + 12 KiB file falls back to PTEs and works.
+ */
+TEST_F(iomap, pmd_and_pte_faults)
+{
+	unsigned char *p;
+	long huge, present;
+	size_t off;
+	int pmds;
+
+	mount_open(_metadata, self, FILE_A);
+	map_file(_metadata, self, FILE_A_SIZE);
+	p = self->map;
+	EXPECT_EQ(0UL, (uintptr_t)p & (SZ_2M - 1)) {
+		TH_LOG("mapping at %p is not 2 MiB aligned", p);
+	}
+	ASSERT_EQ(0, trace_pmd(1));
+	touch(p, FILE_A_SIZE);
+	pmds = trace_pmd_count(2);
+	trace_pmd(0);
+	EXPECT_EQ((int)(FILE_A_SIZE / SZ_2M), pmds);
+	huge = scan_bytes(self->map, FILE_A_SIZE,
+			  PAGE_IS_HUGE | PAGE_IS_PRESENT);
+	EXPECT_EQ((long)FILE_A_SIZE, huge);
+	for (off = 0; off < FILE_A_SIZE; off += SZ_4K + 1)
+		ASSERT_EQ(pat(self->seed, off), p[off]);
+	munmap(self->map, self->maplen);
+	self->map = MAP_FAILED;
+	close(self->fd);
+
+	self->fd = open_file(self->srv, FILE_B, O_RDWR);
+	ASSERT_GE(self->fd, 0);
+	self->seed++;
+	map_file(_metadata, self, FILE_B_SIZE);
+	p = self->map;
+	ASSERT_EQ(0, trace_pmd(1));
+	touch(p, FILE_B_SIZE);
+	pmds = trace_pmd_count(3);
+	trace_pmd(0);
+	for (off = 0; off < FILE_B_SIZE; off += SZ_4K - 7)
+		ASSERT_EQ(pat(self->seed, off), p[off]);
+	/* The last 12 KiB are PTEs, the first 2 MiB one PMD. */
+	present = scan_bytes(self->map, FILE_B_SIZE, PAGE_IS_PRESENT);
+	huge = scan_bytes(self->map, FILE_B_SIZE,
+			  PAGE_IS_HUGE | PAGE_IS_PRESENT);
+	EXPECT_EQ((long)FILE_B_SIZE, present);
+	EXPECT_EQ((long)SZ_2M, huge);
+	EXPECT_EQ(1, pmds);
+	/* A store through the PTE tail reaches the file. */
+	p[FILE_B_SIZE - 1] = 0xa5;
+	p[FILE_B_SIZE - SZ_4K * 3] = 0x5a;
+	{
+		unsigned char c;
+
+		ASSERT_EQ(1, pread(self->fd, &c, 1, FILE_B_SIZE - 1));
+		EXPECT_EQ(0xa5, c);
+		ASSERT_EQ(1, pread(self->fd, &c, 1, FILE_B_SIZE - SZ_4K * 3));
+		EXPECT_EQ(0x5a, c);
+	}
+}
+
+/* One GETMAP per file however often it is opened; faults ask nothing. */
+TEST_F(iomap, one_getmap_no_requests)
+{
+	unsigned long before;
+	long opens;
+	unsigned char buf[SZ_4K];
+	long flt;
+	int i, fd;
+
+	ASSERT_EQ(0, srv_mount(self->srv));
+	opens = srv_count(self->srv, FUSE_OPEN);
+	for (i = 0; i < 20; i++) {
+		fd = open_file(self->srv, FILE_A, i & 1 ? O_RDONLY : O_RDWR);
+		ASSERT_GE(fd, 0);
+		close(fd);
+		fd = open_file(self->srv, FILE_C, O_RDWR);
+		ASSERT_GE(fd, 0);
+		close(fd);
+	}
+	EXPECT_EQ(opens + 40, srv_count(self->srv, FUSE_OPEN));
+	EXPECT_EQ(2, srv_count(self->srv, FUSE_IOMAP_GETMAP));
+	EXPECT_EQ(0, self->srv->fh_mismatch);
+	EXPECT_GE(self->srv->getmap_offer, (uint32_t)sizeof(struct identity_map));
+
+	self->fd = open_file(self->srv, FILE_C, O_RDWR);
+	ASSERT_GE(self->fd, 0);
+	map_file(_metadata, self, FILE_C_SIZE);
+
+	/* Faults, PMD and (after a partial munmap) PTE: no requests. */
+	before = self->srv->total;
+	flt = minflt();
+	touch(self->map, FILE_C_SIZE);
+	ASSERT_EQ(0, munmap(self->map + SZ_4K, SZ_4K));
+	ASSERT_EQ(0, munmap(self->map, SZ_4K));
+	self->map = (char *)self->map + 2 * SZ_4K;
+	self->maplen -= 2 * SZ_4K;
+	touch(self->map, self->maplen);
+	flt = minflt() - flt;
+	EXPECT_GE(flt, 2);
+	EXPECT_EQ(before, self->srv->total) {
+		TH_LOG("%lu requests during faults", self->srv->total - before);
+	}
+
+	/* Reads and writes do not ask either. */
+	before = self->srv->total;
+	for (i = 0; i < 64; i++) {
+		ASSERT_EQ((ssize_t)sizeof(buf),
+			  pread(self->fd, buf, sizeof(buf), i * 65536));
+		ASSERT_EQ((ssize_t)sizeof(buf),
+			  pwrite(self->fd, buf, sizeof(buf), i * 65536));
+	}
+	EXPECT_EQ(before, self->srv->total);
+	EXPECT_EQ(2, srv_count(self->srv, FUSE_IOMAP_GETMAP));
+}
+
+/* A mounter without CAP_SYS_RAWIO cannot mount an iomap-DAX server. */
+TEST_F(iomap, unprivileged_mounter)
+{
+	int status;
+	pid_t pid;
+
+	ASSERT_EQ(0, srv_open(self->srv));
+	pid = fork();
+	ASSERT_GE(pid, 0);
+	if (!pid) {
+		if (drop_cap(CAP_SYS_RAWIO))
+			_exit(200);
+		_exit(srv_mount_fd(self->srv));
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(E_UNPRIV, WEXITSTATUS(status)) {
+		TH_LOG("mount without CAP_SYS_RAWIO: %s",
+		       strerror(WEXITSTATUS(status)));
+	}
+	if (!WEXITSTATUS(status))
+		umount2(self->srv->dir, MNT_DETACH);
+	EXPECT_EQ(0, srv_count(self->srv, FUSE_IOMAP_GETMAP));
+	EXPECT_GE(0, self->srv->backing_res);
+}
+
+/* BACKING_OPEN refuses what is not an fsdev_dax device, or the unprivileged. */
+TEST_F(iomap, backing_open_refusals)
+{
+	const char *reg = "/tmp/fuse_iomap_regular";
+	int fd, pmem = !access("/dev/pmem0", F_OK);
+
+	fd = open(reg, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	ASSERT_GE(fd, 0);
+	ASSERT_EQ(0, ftruncate(fd, SZ_2M));
+	close(fd);
+	self->srv->probe[0] = reg;
+	self->srv->probe[1] = "/dev/null";
+	self->srv->probe[2] = pmem ? "/dev/pmem0" : "/dev/zero";
+	self->srv->probe_unpriv = 1;
+	ASSERT_EQ(0, srv_mount(self->srv));
+	unlink(reg);
+	EXPECT_EQ(-E_NOT_CHRDEV, self->srv->probe_res[0]);
+	EXPECT_EQ(-E_NOT_FSDEV, self->srv->probe_res[1]);
+	EXPECT_EQ(pmem ? -E_NOT_CHRDEV : -E_NOT_FSDEV,
+		  self->srv->probe_res[2]) {
+		TH_LOG("%s", self->srv->probe[2]);
+	}
+	EXPECT_EQ(-E_UNPRIV, self->srv->unpriv_res);
+	/* The privileged registration of the same device worked. */
+	EXPECT_GT(self->srv->backing_res, 0);
+}
+
+/* A device bound to device_dax is refused, and the mount fails. */
+TEST_F(iomap, backing_open_device_dax)
+{
+	ASSERT_EQ(0, dax_mode("device_dax"));
+	EXPECT_NE(0, srv_mount(self->srv));
+	EXPECT_EQ(-E_NOT_FSDEV, self->srv->backing_res);
+	EXPECT_EQ(1, srv_count(self->srv, FUSE_IOMAP_CONFIG));
+	srv_stop(self->srv);
+	ASSERT_EQ(0, dax_mode("fsdev_dax"));
+	ASSERT_EQ(0, srv_mount(self->srv2));
+}
+
+/* An unknown provider fails the mount and releases the device. */
+TEST_F(iomap, unknown_provider)
+{
+	int err;
+
+	snprintf(self->srv->provider, sizeof(self->srv->provider),
+		 "no-such-prov");
+	err = srv_mount(self->srv);
+	EXPECT_EQ(E_NO_PROVIDER, err) {
+		TH_LOG("mount with an unknown provider: %s", strerror(err));
+	}
+	EXPECT_GT(self->srv->backing_res, 0);
+	srv_stop(self->srv);
+	ASSERT_EQ(0, srv_mount(self->srv2));
+}
+
+/* A backing id that was never registered fails the mount. */
+TEST_F(iomap, unregistered_backing_id)
+{
+	int err;
+
+	self->srv->id_delta = 100;
+	err = srv_mount(self->srv);
+	EXPECT_EQ(E_BAD_ID, err) {
+		TH_LOG("mount with a bad backing id: %s", strerror(err));
+	}
+	EXPECT_GT(self->srv->backing_res, 0);
+	srv_stop(self->srv);
+	ASSERT_EQ(0, srv_mount(self->srv2));
+}
+
+/* A second mount cannot take a device the first holds, until it goes. */
+TEST_F(iomap, device_busy)
+{
+	int err;
+
+	ASSERT_EQ(0, srv_mount(self->srv));
+	err = srv_mount(self->srv2);
+	EXPECT_EQ(E_BUSY, err) {
+		TH_LOG("second mount: %s", strerror(err));
+	}
+	srv_stop(self->srv2);
+	srv_stop(self->srv);
+	srv_init(self->srv2, DAX_DEV);
+	ASSERT_EQ(0, srv_mount(self->srv2));
+}
+
+/* A map the provider rejects fails the open and is not cached. */
+TEST_F(iomap, getmap_rejected)
+{
+	static const struct {
+		enum srv_map_mode mode;
+		int err;
+	} bad[] = {
+		{ MAP_BAD_DEVICE, E_MAP_DEVICE },
+		{ MAP_TOO_BIG, E_MAP_INVALID },
+		{ MAP_SHORT, E_MAP_INVALID },
+		{ MAP_ERROR, EIO },		/* the server's error */
+	};
+	unsigned char buf[SZ_4K];
+	unsigned int i;
+	int fd, err;
+
+	ASSERT_EQ(0, srv_mount(self->srv));
+	self->srv->map_error = EIO;
+	for (i = 0; i < ARRAY_SIZE(bad); i++) {
+		self->srv->map_mode = bad[i].mode;
+		fd = open_file(self->srv, FILE_A, O_RDWR);
+		err = errno;
+		EXPECT_EQ(-1, fd);
+		EXPECT_EQ(bad[i].err, err) {
+			TH_LOG("map mode %d: %s", bad[i].mode, strerror(err));
+		}
+		if (fd >= 0)
+			close(fd);
+		EXPECT_EQ(i + 1, srv_count(self->srv, FUSE_IOMAP_GETMAP));
+	}
+	self->srv->map_mode = MAP_OK;
+	self->fd = open_file(self->srv, FILE_A, O_RDWR);
+	ASSERT_GE(self->fd, 0);
+	EXPECT_EQ(i + 1, srv_count(self->srv, FUSE_IOMAP_GETMAP));
+	fill(buf, sizeof(buf), self->seed, SZ_2M);
+	ASSERT_EQ((ssize_t)sizeof(buf), pwrite(self->fd, buf, sizeof(buf),
+					       SZ_2M));
+	memset(buf, 0, sizeof(buf));
+	ASSERT_EQ((ssize_t)sizeof(buf), pread(self->fd, buf, sizeof(buf),
+					      SZ_2M));
+	EXPECT_EQ(-1, mismatch(buf, sizeof(buf), self->seed, SZ_2M));
+	/* Now cached: a bad reply would not even be asked for. */
+	self->srv->map_mode = MAP_BAD_DEVICE;
+	fd = open_file(self->srv, FILE_A, O_RDONLY);
+	EXPECT_GE(fd, 0);
+	if (fd >= 0)
+		close(fd);
+	EXPECT_EQ(i + 1, srv_count(self->srv, FUSE_IOMAP_GETMAP));
+}
+
+/*
+ * Run @fn's accesses to the mapping in a child: after the server is gone a
+ * fault may work (the map is cached) or raise SIGBUS, but not oops.
+ */
+static int poke_after_abort(FIXTURE_DATA(iomap) * self)
+{
+	unsigned char c;
+	int status;
+	pid_t pid;
+
+	pid = fork();
+	if (!pid) {
+		touch(self->map, self->maplen);
+		if (pread(self->fd, &c, 1, 0) < 0 && errno != ENOTCONN &&
+		    errno != EIO)
+			_exit(3);
+		_exit(0);
+	}
+	if (pid < 0 || waitpid(pid, &status, 0) != pid)
+		return -1;
+	if (WIFEXITED(status))
+		return WEXITSTATUS(status);
+	return WIFSIGNALED(status) && WTERMSIG(status) == SIGBUS ? 0 : -2;
+}
+
+/* Abort the connection while a file is mapped; then the device is free. */
+TEST_F(iomap, abort_while_mapped)
+{
+	char ctl[PATH_MAX];
+
+	mount_open(_metadata, self, FILE_A);
+	map_file(_metadata, self, FILE_A_SIZE);
+	touch(self->map, FILE_A_SIZE);
+	ASSERT_EQ(0, fusectl_dir(self->srv->dir, ctl, sizeof(ctl) - 8));
+	strcat(ctl, "/abort");
+	ASSERT_EQ(0, write_str(ctl, "1"));
+	EXPECT_EQ(0, poke_after_abort(self));
+	munmap(self->map, self->maplen);
+	self->map = MAP_FAILED;
+	close(self->fd);
+	self->fd = -1;
+	srv_stop(self->srv);
+
+	mount_open(_metadata, self, FILE_A);
+}
+
+/* SIGKILL the server process while a file is mapped. */
+TEST_F(iomap, server_killed_while_mapped)
+{
+	int pfd[2], status;
+	char ok = 0;
+	pid_t pid;
+
+	ASSERT_EQ(0, pipe(pfd));
+	pid = fork();
+	ASSERT_GE(pid, 0);
+	if (!pid) {
+		close(pfd[0]);
+		ok = srv_mount(self->srv) ? 'n' : 'y';
+		if (write(pfd[1], &ok, 1) != 1)
+			_exit(1);
+		for (;;)
+			pause();
+	}
+	self->child = pid;
+	close(pfd[1]);
+	ASSERT_EQ(1, read(pfd[0], &ok, 1));
+	close(pfd[0]);
+	self->foreign = 1;
+	ASSERT_EQ('y', ok);
+	self->fd = open_file(self->srv, FILE_A, O_RDWR);
+	ASSERT_GE(self->fd, 0);
+	map_file(_metadata, self, FILE_A_SIZE);
+	touch(self->map, FILE_A_SIZE);
+	EXPECT_EQ(1, srv_count(self->srv, FUSE_IOMAP_GETMAP));
+
+	ASSERT_EQ(0, kill(pid, SIGKILL));
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	self->child = 0;
+	EXPECT_EQ(0, poke_after_abort(self));
+	munmap(self->map, self->maplen);
+	self->map = MAP_FAILED;
+	close(self->fd);
+	self->fd = -1;
+	EXPECT_EQ(0, srv_umount(self->srv));
+
+	ASSERT_EQ(0, srv_mount(self->srv2));
+	self->fd = open_file(self->srv2, FILE_A, O_RDWR);
+	ASSERT_GE(self->fd, 0);
+}
+
+/* The provider module is pinned while a mount uses it. */
+TEST_F(iomap, provider_pinned)
+{
+	int err;
+
+	ASSERT_EQ(0, srv_mount(self->srv));
+	err = provider_unload();
+	EXPECT_TRUE(err == EBUSY || err == EAGAIN) {
+		TH_LOG("delete_module while mounted: %s", strerror(err));
+	}
+	EXPECT_TRUE(provider_loaded());
+	srv_stop(self->srv);
+
+	ASSERT_EQ(0, provider_unload());
+	EXPECT_FALSE(provider_loaded());
+	/* Without it, the mount fails (nothing can autoload it here). */
+	EXPECT_EQ(E_NO_PROVIDER, srv_mount(self->srv2));
+	srv_stop(self->srv2);
+
+	ASSERT_EQ(0, provider_load());
+	srv_init(self->srv2, DAX_DEV);
+	ASSERT_EQ(0, srv_mount(self->srv2));
+	self->fd = open_file(self->srv2, FILE_A, O_RDWR);
+	ASSERT_GE(self->fd, 0);
+}
+
+TEST_HARNESS_MAIN
