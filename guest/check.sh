@@ -15,6 +15,7 @@ report() # report <ok|not ok> <name> [detail]
 
 if dax_setup; then report ok dax_setup; else report "not ok" dax_setup; fi
 if famfs_load; then report ok "insmod famfs_iomap"; else report "not ok" "insmod famfs_iomap"; fi
+if test_modules_load; then report ok "insmod test modules"; else report "not ok" "insmod test modules"; fi
 
 # KUnit suites of the module print KTAP to the kernel log at insmod.
 dmesg > /tmp/dmesg.log

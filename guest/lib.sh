@@ -54,3 +54,19 @@ famfs_load()
 		return 1
 	fi
 }
+
+# Load the test modules shipped in /famfs (every .ko but famfs_iomap.ko, which famfs_load loads).
+test_modules_load()
+{
+	for ko in /famfs/*.ko; do
+		[ -f "$ko" ] || continue
+		name=$(basename "$ko" .ko | tr - _)
+		[ "$name" = famfs_iomap ] && continue
+		[ -d "/sys/module/$name" ] && continue
+		if ! insmod "$ko"; then
+			echo "test_modules_load: insmod $ko failed"
+			dmesg | tail -n 20
+			return 1
+		fi
+	done
+}

@@ -49,6 +49,19 @@ chmod +x "$ROOT/init"
 cp "$TOP"/guest/*.sh "$ROOT/famfs/"
 [ -f "$TOP/rust/famfs_iomap.ko" ] && cp "$TOP/rust/famfs_iomap.ko" "$ROOT/famfs/"
 
+# Test modules (the fuse iomap-DAX test provider): built against this kernel in a copy, so the
+# clone stays clean.  The guest loads every /famfs/*.ko before the tests.
+for mdir in "$TOP"/selftests/*/Kbuild; do
+	[ -f "$mdir" ] || continue
+	name=$(basename "$(dirname "$mdir")")
+	mbuild=$FAMFS_CACHE/selftests-modules/$name
+	mkdir -p "$mbuild"
+	cp "$(dirname "$mdir")"/* "$mbuild/"
+	make -s -C "$KDIR" LLVM=$LLVM_SUFFIX M="$mbuild" modules >&2 ||
+		die "building the test module $name failed"
+	cp "$mbuild"/*.ko "$ROOT/famfs/"
+done
+
 make -s -C "$TOP/selftests" KSRC="$KSRC" KHDR="$KDIR/usr/include" \
 	O="$FAMFS_CACHE/selftests" >&2 || die "building the test programs failed"
 find "$FAMFS_CACHE/selftests" -type f -perm -u+x -exec cp {} "$ROOT/famfs/tests/" \;
