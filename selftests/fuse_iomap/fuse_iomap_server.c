@@ -326,6 +326,15 @@ static void handle(struct srv *s, struct fuse_in_header *ih)
 	case FUSE_DESTROY:
 		reply(s, ih->unique, 0, NULL, 0);
 		break;
+	case FUSE_GETXATTR:
+	case FUSE_LISTXATTR:
+		/*
+		 * FUSE's "not implemented", which the kernel remembers, as
+		 * libfuse answers; otherwise every write asks for
+		 * security.capability (file_remove_privs).
+		 */
+		reply(s, ih->unique, -ENOSYS, NULL, 0);
+		break;
 	case FUSE_FORGET:
 	case FUSE_BATCH_FORGET:
 	case FUSE_INTERRUPT:
@@ -387,6 +396,7 @@ int srv_open(struct srv *s)
 
 	/* No SA_RESTART: a signal must break the server out of read(). */
 	sigaction(SIGUSR1, &sa, NULL);
+	s->stop = 0;
 	s->fd = open("/dev/fuse", O_RDWR | O_CLOEXEC);
 	if (s->fd < 0)
 		return errno;

@@ -242,6 +242,30 @@ static unsigned long touch(void *map, size_t len)
 	return sum;
 }
 
+/* Read every page of a mapping. */
+static unsigned long touch_read(void *map, size_t len)
+{
+	unsigned char *p = map;
+	unsigned long sum = 0;
+	size_t off;
+
+	for (off = 0; off < len; off += SZ_4K)
+		sum += __atomic_load_n(p + off, __ATOMIC_RELAXED);
+	return sum;
+}
+
+/* Log the requests the server received since @snap. */
+static void log_requests(struct __test_metadata *_metadata, struct srv *s,
+			 const unsigned long *snap)
+{
+	int i;
+
+	for (i = 0; i <= SRV_MAX_OPCODE; i++)
+		if (s->count[i] != snap[i])
+			TH_LOG("opcode %d: %lu requests", i,
+			       s->count[i] - snap[i]);
+}
+
 /* Drop capabilities of this (single-threaded) process: the mounter. */
 static int drop_cap(int cap)
 {
@@ -449,7 +473,9 @@ TEST_F(iomap, size_fixed)
 	EXPECT_EQ((ssize_t)SZ_4K, pread(self->fd, buf, sizeof(buf),
 					FILE_B_SIZE - SZ_4K));
 	EXPECT_EQ(-1, mismatch(buf, SZ_4K, self->seed, FILE_B_SIZE - SZ_4K));
-	EXPECT_EQ(0, pread(self->fd, buf, sizeof(buf), FILE_B_SIZE));
+	EXPECT_EQ(0, pread(self->fd, buf, sizeof(buf), FILE_B_SIZE)) {
+		TH_LOG("read at EOF: %s", strerror(errno));
+	}
 
 	/* Writing at or past EOF, truncating or allocating fails. */
 	EXPECT_EQ(-1, pwrite(self->fd, buf, SZ_4K, FILE_B_SIZE));
@@ -489,10 +515,12 @@ TEST_F(iomap, pmd_and_pte_faults)
 	EXPECT_EQ(0UL, (uintptr_t)p & (SZ_2M - 1)) {
 		TH_LOG("mapping at %p is not 2 MiB aligned", p);
 	}
+	/* One read fault per 2 MiB; the write faults are not counted. */
 	ASSERT_EQ(0, trace_pmd(1));
-	touch(p, FILE_A_SIZE);
+	touch_read(p, FILE_A_SIZE);
 	pmds = trace_pmd_count(2);
 	trace_pmd(0);
+	touch(p, FILE_A_SIZE);
 	EXPECT_EQ((int)(FILE_A_SIZE / SZ_2M), pmds);
 	huge = scan_bytes(self->map, FILE_A_SIZE,
 			  PAGE_IS_HUGE | PAGE_IS_PRESENT);
@@ -509,9 +537,10 @@ TEST_F(iomap, pmd_and_pte_faults)
 	map_file(_metadata, self, FILE_B_SIZE);
 	p = self->map;
 	ASSERT_EQ(0, trace_pmd(1));
-	touch(p, FILE_B_SIZE);
+	touch_read(p, FILE_B_SIZE);
 	pmds = trace_pmd_count(3);
 	trace_pmd(0);
+	touch(p, FILE_B_SIZE);
 	for (off = 0; off < FILE_B_SIZE; off += SZ_4K - 7)
 		ASSERT_EQ(pat(self->seed, off), p[off]);
 	/* The last 12 KiB are PTEs, the first 2 MiB one PMD. */
@@ -537,7 +566,7 @@ TEST_F(iomap, pmd_and_pte_faults)
 /* One GETMAP per file however often it is opened; faults ask nothing. */
 TEST_F(iomap, one_getmap_no_requests)
 {
-	unsigned long before;
+	unsigned long before, snap[SRV_MAX_OPCODE + 1];
 	long opens;
 	unsigned char buf[SZ_4K];
 	long flt;
@@ -563,6 +592,7 @@ TEST_F(iomap, one_getmap_no_requests)
 	map_file(_metadata, self, FILE_C_SIZE);
 
 	/* Faults, PMD and (after a partial munmap) PTE: no requests. */
+	memcpy(snap, (void *)self->srv->count, sizeof(snap));
 	before = self->srv->total;
 	flt = minflt();
 	touch(self->map, FILE_C_SIZE);
@@ -575,9 +605,11 @@ TEST_F(iomap, one_getmap_no_requests)
 	EXPECT_GE(flt, 2);
 	EXPECT_EQ(before, self->srv->total) {
 		TH_LOG("%lu requests during faults", self->srv->total - before);
+		log_requests(_metadata, self->srv, snap);
 	}
 
 	/* Reads and writes do not ask either. */
+	memcpy(snap, (void *)self->srv->count, sizeof(snap));
 	before = self->srv->total;
 	for (i = 0; i < 64; i++) {
 		ASSERT_EQ((ssize_t)sizeof(buf),
@@ -585,7 +617,10 @@ TEST_F(iomap, one_getmap_no_requests)
 		ASSERT_EQ((ssize_t)sizeof(buf),
 			  pwrite(self->fd, buf, sizeof(buf), i * 65536));
 	}
-	EXPECT_EQ(before, self->srv->total);
+	EXPECT_EQ(before, self->srv->total) {
+		TH_LOG("%lu requests during I/O", self->srv->total - before);
+		log_requests(_metadata, self->srv, snap);
+	}
 	EXPECT_EQ(2, srv_count(self->srv, FUSE_IOMAP_GETMAP));
 }
 
@@ -794,7 +829,9 @@ TEST_F(iomap, abort_while_mapped)
 	self->fd = -1;
 	srv_stop(self->srv);
 
-	mount_open(_metadata, self, FILE_A);
+	ASSERT_EQ(0, srv_mount(self->srv2));
+	self->fd = open_file(self->srv2, FILE_A, O_RDWR);
+	ASSERT_GE(self->fd, 0);
 }
 
 /* SIGKILL the server process while a file is mapped. */
