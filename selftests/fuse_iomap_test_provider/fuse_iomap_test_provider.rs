@@ -1,0 +1,183 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Identity iomap provider for the fuse iomap-DAX selftests.
+//!
+//! Registers the provider `identity`. A file's map is 16 bytes in native byte order:
+//!
+//! ```text
+//! struct identity_map {
+//!         __u32 device;    /* index in the connection's device table */
+//!         __u32 reserved;  /* must be zero */
+//!         __u64 size;      /* file size: page aligned, at most the device size */
+//! };
+//! ```
+//!
+//! Byte `X` of the file is byte `X` of the device. Accesses at or past `size` fail with `ENXIO`.
+//! Parsing fails with `EINVAL` for a malformed map and `ENODEV` for a missing device; mapping a
+//! device that reported a memory failure fails with `EIO`.
+
+use kernel::{
+    fuse::iomap::{
+        DeviceTable,
+        Provider,
+        Registration, //
+    },
+    iomap::{
+        Flags,
+        IoMap, //
+    },
+    page::PAGE_SIZE,
+    prelude::*, //
+};
+
+module! {
+    type: IdentityModule,
+    name: "fuse_iomap_test_provider",
+    authors: ["famfs-iomap developers"],
+    description: "Identity iomap provider for the fuse iomap-DAX selftests",
+    license: "GPL",
+    alias: ["fuse-iomap-identity"],
+}
+
+/// The size of the map blob.
+const MAP_LEN: usize = 16;
+
+/// [`PAGE_SIZE`] as a file offset.
+// CAST: `PAGE_SIZE` fits in a `u64`.
+const PAGE: u64 = PAGE_SIZE as u64;
+
+/// A parsed identity map.
+#[derive(Debug, PartialEq, Eq)]
+struct IdentityMap {
+    /// Index of the device in the connection's table.
+    device: usize,
+    /// Size of the file in bytes.
+    size: u64,
+}
+
+impl IdentityMap {
+    /// Decodes a map blob without looking at the device table.
+    fn decode(blob: &[u8]) -> Result<Self> {
+        let blob: &[u8; MAP_LEN] = blob.try_into().map_err(|_| EINVAL)?;
+        let [d0, d1, d2, d3, r0, r1, r2, r3, s @ ..] = *blob;
+        if u32::from_ne_bytes([r0, r1, r2, r3]) != 0 {
+            return Err(EINVAL);
+        }
+        let size = u64::from_ne_bytes(s);
+        if size % PAGE != 0 {
+            return Err(EINVAL);
+        }
+        Ok(Self {
+            device: usize::try_from(u32::from_ne_bytes([d0, d1, d2, d3]))?,
+            size,
+        })
+    }
+
+    /// Returns the `(start, length)` of the extent mapping the `len` bytes at `pos`.
+    ///
+    /// The extent starts at the page holding `pos` and ends at the page boundary after the
+    /// request, or at the end of the file, whichever comes first.
+    fn extent(&self, pos: u64, len: u64) -> Result<(u64, u64)> {
+        if pos >= self.size || len == 0 {
+            return Err(ENXIO);
+        }
+        let start = pos - pos % PAGE;
+        let end = pos
+            .checked_add(len)
+            .and_then(|end| end.checked_next_multiple_of(PAGE))
+            .map_or(self.size, |end| end.min(self.size));
+        Ok((start, end - start))
+    }
+}
+
+/// The `identity` provider.
+struct Identity;
+
+#[vtable]
+impl Provider for Identity {
+    const NAME: &'static CStr = c"identity";
+    type Map = IdentityMap;
+
+    fn parse(table: &DeviceTable, blob: &[u8]) -> Result<(IdentityMap, u64)> {
+        let map = IdentityMap::decode(blob)?;
+        if map.size > table.size(map.device).ok_or(ENODEV)? {
+            return Err(EINVAL);
+        }
+        let size = map.size;
+        Ok((map, size))
+    }
+
+    fn begin(
+        map: &IdentityMap,
+        table: &DeviceTable,
+        pos: u64,
+        len: u64,
+        _flags: Flags,
+        iomap: &mut IoMap,
+    ) -> Result {
+        if table.failed(map.device).ok_or(ENXIO)? {
+            return Err(EIO);
+        }
+        let dev = table.device(map.device).ok_or(ENXIO)?;
+        let (start, length) = map.extent(pos, len)?;
+        iomap.set_dax_mapping(dev, start, start, length)
+    }
+}
+
+#[pin_data]
+struct IdentityModule {
+    #[pin]
+    provider: Registration<Identity>,
+}
+
+impl kernel::InPlaceModule for IdentityModule {
+    fn init(_module: &'static ThisModule) -> impl PinInit<Self, Error> {
+        try_pin_init!(Self {
+            provider <- Registration::register(),
+        })
+    }
+}
+
+#[kunit_tests(fuse_iomap_test_provider)]
+mod tests {
+    use super::*;
+
+    fn blob(device: u32, reserved: u32, size: u64) -> [u8; MAP_LEN] {
+        let mut b = [0u8; MAP_LEN];
+        b[..4].copy_from_slice(&device.to_ne_bytes());
+        b[4..8].copy_from_slice(&reserved.to_ne_bytes());
+        b[8..].copy_from_slice(&size.to_ne_bytes());
+        b
+    }
+
+    #[test]
+    fn decode() -> Result {
+        let map = IdentityMap::decode(&blob(1, 0, 4 * PAGE))?;
+        assert_eq!(
+            map,
+            IdentityMap {
+                device: 1,
+                size: 4 * PAGE
+            }
+        );
+        assert_eq!(IdentityMap::decode(&blob(0, 1, PAGE)), Err(EINVAL));
+        assert_eq!(IdentityMap::decode(&blob(0, 0, PAGE + 1)), Err(EINVAL));
+        assert_eq!(IdentityMap::decode(&blob(0, 0, 0)[..15]), Err(EINVAL));
+        Ok(())
+    }
+
+    #[test]
+    fn extent() -> Result {
+        let map = IdentityMap {
+            device: 0,
+            size: 4 * PAGE,
+        };
+        assert_eq!(map.extent(0, PAGE)?, (0, PAGE));
+        assert_eq!(map.extent(PAGE + 1, 1)?, (PAGE, PAGE));
+        assert_eq!(map.extent(PAGE, 100 * PAGE)?, (PAGE, 3 * PAGE));
+        assert_eq!(map.extent(PAGE, u64::MAX)?, (PAGE, 3 * PAGE));
+        assert_eq!(map.extent(4 * PAGE, 1), Err(ENXIO));
+        assert_eq!(map.extent(0, 0), Err(ENXIO));
+        Ok(())
+    }
+}
