@@ -6,7 +6,22 @@
 //! file, validated and cached, and every read, write and page fault is resolved from it by
 //! arithmetic, without a round trip to the FUSE server.
 
-use kernel::prelude::*;
+use core::sync::atomic::{
+    AtomicU64,
+    Ordering, //
+};
+use kernel::{
+    fuse::iomap::{
+        DeviceTable,
+        Provider,
+        Registration, //
+    },
+    iomap::{
+        Flags,
+        IoMap, //
+    },
+    prelude::*, //
+};
 
 pub mod fmap;
 #[cfg(CONFIG_KUNIT)]
@@ -30,20 +45,113 @@ module! {
     authors: ["famfs-iomap developers"],
     description: "famfs fmap provider for FUSE iomap DAX",
     license: "GPL",
+    alias: ["fuse-iomap-famfs"],
 }
 
-struct FamfsIomap;
+/// Counters for operators, printed when the module is unloaded.
+struct Stats {
+    /// Maps parsed and installed.
+    parsed: AtomicU64,
+    /// Maps rejected by validation.
+    rejected: AtomicU64,
+    /// Accepted maps that cannot get PMD faults (not 2 MiB aligned).
+    pmd_unaligned: AtomicU64,
+}
 
-impl kernel::Module for FamfsIomap {
-    fn init(_module: &'static ThisModule) -> Result<Self> {
-        pr_info!("loaded\n");
-        Ok(FamfsIomap)
+static STATS: Stats = Stats {
+    parsed: AtomicU64::new(0),
+    rejected: AtomicU64::new(0),
+    pmd_unaligned: AtomicU64::new(0),
+};
+
+/// The `famfs` iomap provider: famfs fmaps, resolved by [`fmap::Fmap::resolve`].
+struct Famfs;
+
+/// [`kernel::page::PAGE_SIZE`] as a file offset.
+// CAST: `PAGE_SIZE` fits in a `u64`.
+const PAGE: u64 = kernel::page::PAGE_SIZE as u64;
+
+#[vtable]
+impl Provider for Famfs {
+    const NAME: &'static CStr = c"famfs";
+    type Map = fmap::Fmap<KernelStorage>;
+
+    fn parse(table: &DeviceTable, blob: &[u8]) -> Result<(Self::Map, u64)> {
+        let mut sizes = KVVec::with_capacity(table.len(), GFP_KERNEL)?;
+        for i in 0..table.len() {
+            sizes.push(table.size(i).ok_or(ENODEV)?, GFP_KERNEL)?;
+        }
+        match fmap::Fmap::<KernelStorage>::parse(blob, &sizes) {
+            Ok(map) => {
+                STATS.parsed.fetch_add(1, Ordering::Relaxed);
+                if !map.pmd_capable() {
+                    STATS.pmd_unaligned.fetch_add(1, Ordering::Relaxed);
+                    pr_info!(
+                        "map with {} extents not 2 MiB aligned: no PMD faults\n",
+                        map.pmd_unaligned()
+                    );
+                }
+                let size = map.file_size();
+                Ok((map, size))
+            }
+            Err(e) => {
+                STATS.rejected.fetch_add(1, Ordering::Relaxed);
+                pr_warn!("rejected a map: {}\n", format_args!("{e}"));
+                Err(Error::from_errno(-e.errno()))
+            }
+        }
+    }
+
+    fn begin(
+        map: &Self::Map,
+        table: &DeviceTable,
+        pos: u64,
+        _len: u64,
+        _flags: Flags,
+        iomap: &mut IoMap,
+    ) -> Result {
+        let m = map
+            .resolve(pos)
+            .map_err(|e| Error::from_errno(-e.errno()))?;
+        // CAST: device indices were checked against the table at parse time.
+        let dev = m.dev as usize;
+        if table.failed(dev).ok_or(ENXIO)? {
+            return Err(EHWPOISON);
+        }
+        // Extents are page aligned: start the mapping at the page holding `pos`.
+        let skew = m.file_offset % PAGE;
+        iomap.set_dax_mapping(
+            table.device(dev).ok_or(ENXIO)?,
+            m.dev_offset - skew,
+            m.file_offset - skew,
+            m.len + skew,
+        )
     }
 }
 
-impl Drop for FamfsIomap {
-    fn drop(&mut self) {
-        pr_info!("unloaded\n");
+#[pin_data(PinnedDrop)]
+struct FamfsIomap {
+    #[pin]
+    provider: Registration<Famfs>,
+}
+
+impl kernel::InPlaceModule for FamfsIomap {
+    fn init(_module: &'static ThisModule) -> impl PinInit<Self, Error> {
+        try_pin_init!(Self {
+            provider <- Registration::register(),
+        })
+    }
+}
+
+#[pinned_drop]
+impl PinnedDrop for FamfsIomap {
+    fn drop(self: Pin<&mut Self>) {
+        pr_info!(
+            "maps parsed {}, rejected {}, without 2 MiB alignment {}\n",
+            STATS.parsed.load(Ordering::Relaxed),
+            STATS.rejected.load(Ordering::Relaxed),
+            STATS.pmd_unaligned.load(Ordering::Relaxed)
+        );
     }
 }
 
