@@ -20,28 +20,23 @@ for applet in $("$ROOT/bin/busybox" --list); do
 	[ -e "$ROOT/bin/$applet" ] || ln -s busybox "$ROOT/bin/$applet"
 done
 
-# Dynamic programs and every library they need.
+# A dynamic program and every library it needs.  Usage: copy_prog PATH DESTDIR
 copy_prog() {
-	local prog lib
-	prog=$(command -v "$1") || die "$1 not found on the host"
-	cp "$prog" "$ROOT/${2:-usr/bin}/"
-	for lib in $(ldd "$prog" 2>/dev/null | grep -oE '/[^ ]+'); do
+	local lib
+	cp "$1" "$ROOT/$2/"
+	for lib in $(ldd "$1" 2>/dev/null | grep -oE '/[^ ]+'); do
 		[ -f "$lib" ] || continue
 		mkdir -p "$ROOT/$(dirname "$lib")"
 		cp -L "$lib" "$ROOT/$lib"
 	done
 }
-copy_prog ndctl
-copy_prog daxctl
-# Programs the project builds (famfs CLI and server) if present.
+for t in ndctl daxctl; do
+	copy_prog "$(command -v "$t")" usr/bin || die "$t not found on the host"
+done
+# Programs the project builds (famfs CLI and server).
 for b in ${FAMFS_GUEST_BINS:-}; do
 	[ -x "$b" ] || die "guest binary $b missing"
-	cp "$b" "$ROOT/famfs/bin/"
-	for lib in $(ldd "$b" 2>/dev/null | grep -oE '/[^ ]+'); do
-		[ -f "$lib" ] || continue
-		mkdir -p "$ROOT/$(dirname "$lib")"
-		cp -L "$lib" "$ROOT/$lib"
-	done
+	copy_prog "$b" famfs/bin
 done
 
 cp "$TOP/guest/init" "$ROOT/init"
