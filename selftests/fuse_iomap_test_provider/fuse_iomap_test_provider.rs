@@ -115,12 +115,8 @@ impl Provider for Identity {
         _flags: Flags,
         iomap: &mut IoMap,
     ) -> Result {
-        if table.failed(map.device).ok_or(ENXIO)? {
-            return Err(EIO);
-        }
-        let dev = table.device(map.device).ok_or(ENXIO)?;
         let (start, length) = map.extent(pos, len)?;
-        iomap.set_dax_mapping(dev, start, start, length)
+        table.map_dax(iomap, map.device, start, start, length)
     }
 }
 
