@@ -115,13 +115,13 @@ impl Provider for Famfs {
             .map_err(|e| Error::from_errno(-e.errno()))?;
         // CAST: device indices were checked against the table at parse time.
         let dev = m.dev as usize;
-        if table.failed(dev).ok_or(ENXIO)? {
-            return Err(EHWPOISON);
-        }
-        // Extents are page aligned: start the mapping at the page holding `pos`.
+        // Extents are page aligned, so `dev_offset` and `file_offset` are congruent modulo the
+        // page size: start the mapping at the page holding `pos`. `map_dax` checks the range
+        // against the device once more and fails with EHWPOISON after a memory failure.
         let skew = m.file_offset % PAGE;
-        iomap.set_dax_mapping(
-            table.device(dev).ok_or(ENXIO)?,
+        table.map_dax(
+            iomap,
+            dev,
             m.dev_offset - skew,
             m.file_offset - skew,
             m.len + skew,
