@@ -8,7 +8,7 @@ KDIR=$1
 OUT=$2
 KSRC=$(readlink -f "$KDIR/source" 2>/dev/null || echo "$KDIR")
 
-ROOT=$(mktemp -d "$FAMFS_CACHE/initramfs.XXXXXX")
+ROOT=$(mktemp -d "$FAMFS_WORK/initramfs.XXXXXX")
 trap 'rm -rf "$ROOT"' EXIT
 mkdir -p "$ROOT"/{bin,sbin,usr/bin,usr/sbin,lib,lib64,etc,proc,sys,dev,tmp,mnt,famfs/bin,famfs/tests}
 
@@ -49,7 +49,7 @@ cp "$TOP"/guest/*.sh "$ROOT/famfs/"
 for mdir in "$TOP"/selftests/*/Kbuild; do
 	[ -f "$mdir" ] || continue
 	name=$(basename "$(dirname "$mdir")")
-	mbuild=$FAMFS_CACHE/selftests-modules/$name
+	mbuild=$FAMFS_WORK/selftests-modules/$name
 	mkdir -p "$mbuild"
 	cp "$(dirname "$mdir")"/* "$mbuild/"
 	make -s -C "$KDIR" LLVM=$LLVM_SUFFIX M="$mbuild" modules >&2 ||
@@ -58,8 +58,8 @@ for mdir in "$TOP"/selftests/*/Kbuild; do
 done
 
 make -s -C "$TOP/selftests" KSRC="$KSRC" KHDR="$KDIR/usr/include" \
-	O="$FAMFS_CACHE/selftests" >&2 || die "building the test programs failed"
-find "$FAMFS_CACHE/selftests" -type f -perm -u+x -exec cp {} "$ROOT/famfs/tests/" \;
+	O="$FAMFS_WORK/selftests" >&2 || die "building the test programs failed"
+find "$FAMFS_WORK/selftests" -type f -perm -u+x -exec cp {} "$ROOT/famfs/tests/" \;
 
 echo "root:x:0:0:root:/:/bin/sh" > "$ROOT/etc/passwd"
 echo "root:x:0:" > "$ROOT/etc/group"

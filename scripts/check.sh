@@ -8,7 +8,7 @@ set +e
 
 PASSED=0
 FAILED=0
-LOGDIR=$FAMFS_CACHE/check
+LOGDIR=$FAMFS_WORK/check
 mkdir -p "$LOGDIR"
 
 ok()     { PASSED=$((PASSED + 1)); echo "ok - $*"; }

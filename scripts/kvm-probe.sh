@@ -12,11 +12,11 @@ if [ -f "$cache" ]; then
 fi
 [ -w /dev/kvm ] || { echo no > "$cache"; exit 1; }
 KDIR=$1
-INITRD=$FAMFS_CACHE/initramfs.cpio
+INITRD=$FAMFS_WORK/initramfs.cpio
 [ -f "$INITRD" ] || bash "$TOP/scripts/build-initramfs.sh" "$KDIR" "$INITRD" >/dev/null
-if PROBE_KVM=1 VM_TIMEOUT=40 VM_LOG=$FAMFS_CACHE/vm-kvm-probe.log KDIR=$KDIR INITRD=$INITRD \
+if PROBE_KVM=1 VM_TIMEOUT=40 VM_LOG=$FAMFS_WORK/vm-kvm-probe.log KDIR=$KDIR INITRD=$INITRD \
 		bash "$TOP/scripts/vm.sh" probe >/dev/null 2>&1 &&
-		grep -aq FAMFS-PROBE-OK "$FAMFS_CACHE/vm-kvm-probe.log"; then
+		grep -aq FAMFS-PROBE-OK "$FAMFS_WORK/vm-kvm-probe.log"; then
 	echo yes > "$cache"
 	log "KVM boots guests here: using it"
 	exit 0

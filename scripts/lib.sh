@@ -17,6 +17,10 @@ KTAR_SHA256=76df1affb19f24926949369be1d74b60071c963c598ce8780bddd4bbf0fc3bc4
 # Everything built lives here, outside the clone.
 FAMFS_CACHE=${FAMFS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/famfs-iomap}
 export FAMFS_CACHE
+# Outputs of this clone (initramfs, test programs, logs): clones do not share them.
+FAMFS_WORK=${FAMFS_WORK:-$FAMFS_CACHE/work/$(printf '%s' "$TOP" | sha256sum | cut -c1-12)}
+export FAMFS_WORK
+mkdir -p "$FAMFS_WORK"
 
 LLVM_SUFFIX=-19
 export LIBCLANG_PATH=${LIBCLANG_PATH:-/usr/lib/llvm-19/lib}

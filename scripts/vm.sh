@@ -13,9 +13,9 @@ KIMG=$KDIR/arch/x86/boot/bzImage
 [ -f "$KIMG" ] || die "no kernel image at $KIMG"
 VM_TIMEOUT=${VM_TIMEOUT:-900}
 VM_MEM=${VM_MEM:-3584M}
-VM_LOG=${VM_LOG:-$FAMFS_CACHE/vm-$MODE.log}
+VM_LOG=${VM_LOG:-$FAMFS_WORK/vm-$MODE.log}
 
-INITRD=${INITRD:-$FAMFS_CACHE/initramfs.cpio}
+INITRD=${INITRD:-$FAMFS_WORK/initramfs.cpio}
 if [ "$MODE" != probe ]; then
 	bash "$TOP/scripts/build-initramfs.sh" "$KDIR" "$INITRD" >/dev/null
 fi
