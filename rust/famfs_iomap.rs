@@ -6,11 +6,18 @@
 //! file, validated and cached, and every read, write and page fault is resolved from it by
 //! arithmetic, without a round trip to the FUSE server.
 
-use core::sync::atomic::{
-    AtomicU64,
-    Ordering, //
+use core::{
+    fmt,
+    sync::atomic::{
+        AtomicU64,
+        Ordering, //
+    }, //
 };
 use kernel::{
+    debugfs::{
+        Dir,
+        File, //
+    },
     fuse::iomap::{
         DeviceTable,
         Provider,
@@ -48,21 +55,68 @@ module! {
     alias: ["fuse-iomap-famfs"],
 }
 
-/// Counters for operators, printed when the module is unloaded.
+/// Errnos of rejected maps, in the order of [`Stats::rejected`].
+const REJECT_ERRNOS: [(Error, &str); 7] = [
+    (EINVAL, "EINVAL"),
+    (ERANGE, "ERANGE"),
+    (ENODEV, "ENODEV"),
+    (ENXIO, "ENXIO"),
+    (E2BIG, "E2BIG"),
+    (EPROTO, "EPROTO"),
+    (ENOMEM, "ENOMEM"),
+];
+
+/// Counters for operators, in `/sys/kernel/debug/famfs_iomap/stats`.
 struct Stats {
     /// Maps parsed and installed.
     parsed: AtomicU64,
-    /// Maps rejected by validation.
-    rejected: AtomicU64,
+    /// Maps rejected by validation, by errno (see [`REJECT_ERRNOS`]; the last slot counts any
+    /// other errno).
+    rejected: [AtomicU64; REJECT_ERRNOS.len() + 1],
     /// Accepted maps that cannot get PMD faults (not 2 MiB aligned).
     pmd_unaligned: AtomicU64,
 }
 
 static STATS: Stats = Stats {
     parsed: AtomicU64::new(0),
-    rejected: AtomicU64::new(0),
+    rejected: [const { AtomicU64::new(0) }; REJECT_ERRNOS.len() + 1],
     pmd_unaligned: AtomicU64::new(0),
 };
+
+impl Stats {
+    /// Counts a map rejected with `err`.
+    fn reject(&self, err: Error) {
+        let slot = REJECT_ERRNOS
+            .iter()
+            .position(|&(e, _)| e == err)
+            .unwrap_or(REJECT_ERRNOS.len());
+        self.rejected[slot].fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// The contents of the `stats` debugfs file.
+struct StatsFile;
+
+impl fmt::Debug for StatsFile {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "maps_parsed {}", STATS.parsed.load(Ordering::Relaxed))?;
+        writeln!(
+            f,
+            "maps_pmd_unaligned {}",
+            STATS.pmd_unaligned.load(Ordering::Relaxed)
+        )?;
+        let names = Iterator::chain(REJECT_ERRNOS.iter().map(|&(_, n)| n), ["other"]);
+        for (name, count) in names.zip(STATS.rejected.iter()) {
+            writeln!(
+                f,
+                "maps_rejected_{} {}",
+                name,
+                count.load(Ordering::Relaxed)
+            )?;
+        }
+        Ok(())
+    }
+}
 
 /// The `famfs` iomap provider: famfs fmaps, resolved by [`fmap::Fmap::resolve`].
 struct Famfs;
@@ -95,9 +149,10 @@ impl Provider for Famfs {
                 Ok((map, size))
             }
             Err(e) => {
-                STATS.rejected.fetch_add(1, Ordering::Relaxed);
+                let err = Error::from_errno(-e.errno());
+                STATS.reject(err);
                 pr_warn!("rejected a map: {}\n", format_args!("{e}"));
-                Err(Error::from_errno(-e.errno()))
+                Err(err)
             }
         }
     }
@@ -129,29 +184,23 @@ impl Provider for Famfs {
     }
 }
 
-#[pin_data(PinnedDrop)]
+#[pin_data]
 struct FamfsIomap {
     #[pin]
     provider: Registration<Famfs>,
+    _debugfs: Dir,
+    #[pin]
+    _stats: File<StatsFile>,
 }
 
 impl kernel::InPlaceModule for FamfsIomap {
     fn init(_module: &'static ThisModule) -> impl PinInit<Self, Error> {
+        let debugfs = Dir::new(c"famfs_iomap");
         try_pin_init!(Self {
             provider <- Registration::register(),
+            _stats <- debugfs.read_only_file(c"stats", StatsFile),
+            _debugfs: debugfs,
         })
-    }
-}
-
-#[pinned_drop]
-impl PinnedDrop for FamfsIomap {
-    fn drop(self: Pin<&mut Self>) {
-        pr_info!(
-            "maps parsed {}, rejected {}, without 2 MiB alignment {}\n",
-            STATS.parsed.load(Ordering::Relaxed),
-            STATS.rejected.load(Ordering::Relaxed),
-            STATS.pmd_unaligned.load(Ordering::Relaxed)
-        );
     }
 }
 
