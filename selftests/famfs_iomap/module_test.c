@@ -67,4 +67,29 @@ TEST(dax_device_ready)
 	EXPECT_EQ(2ULL << 20, align);
 }
 
+TEST(stats_in_debugfs)
+{
+	static const char * const keys[] = {
+		"maps_parsed ", "maps_pmd_unaligned ", "maps_rejected_EINVAL ",
+		"maps_rejected_ENODEV ", "maps_rejected_other ",
+	};
+	char buf[1024];
+	unsigned int i;
+	ssize_t n;
+	int fd;
+
+	fd = open("/sys/kernel/debug/famfs_iomap/stats", O_RDONLY);
+	ASSERT_GE(fd, 0) {
+		TH_LOG("stats: %s", strerror(errno));
+	}
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	ASSERT_GT(n, 0);
+	buf[n] = '\0';
+	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		EXPECT_NE(NULL, strstr(buf, keys[i])) {
+			TH_LOG("no \"%s\" in:\n%s", keys[i], buf);
+		}
+}
+
 TEST_HARNESS_MAIN
