@@ -1,18 +1,20 @@
 # SPDX-License-Identifier: GPL-2.0
 # Helpers for the test guest; sourced by /init and the mode scripts.
 
-# Turn the emulated pmem region into /dev/dax0.0: devdax mode, 2 MiB alignment, bound to
-# fsdev_dax (the mode in which filesystems can hold it).
+# Turn the emulated pmem regions into /dev/dax0.0 (1 GiB region) and /dev/dax1.0 (512 MiB):
+# devdax mode, 2 MiB alignment, bound to fsdev_dax (the mode in which filesystems can hold it).
 dax_setup()
 {
-	[ -e /dev/dax0.0 ] && return 0
-	if ! ndctl create-namespace --force --mode=devdax --align=2M \
-			--reconfig=namespace0.0 >/tmp/ndctl.log 2>&1; then
-		cat /tmp/ndctl.log
-		echo "dax_setup: ndctl create-namespace failed"
-		return 1
-	fi
-	dax_mode fsdev
+	for r in 0 1; do
+		[ -e /dev/dax$r.0 ] && continue
+		if ! ndctl create-namespace --force --mode=devdax --align=2M \
+				--reconfig=namespace$r.0 >/tmp/ndctl.log 2>&1; then
+			cat /tmp/ndctl.log
+			echo "dax_setup: ndctl create-namespace namespace$r.0 failed"
+			return 1
+		fi
+		dax_mode fsdev dax$r.0 || return 1
+	done
 }
 
 # dax_mode fsdev|devdax [device]: bind the dax device to fsdev_dax or device_dax.
