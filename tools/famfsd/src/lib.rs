@@ -25,12 +25,14 @@ pub mod alloc;
 pub mod error;
 pub mod fmap;
 pub mod fs;
+pub mod fuse;
 pub mod layout;
 pub mod log;
 pub mod media;
 pub mod namespace;
 pub mod path;
 pub mod pattern;
+pub mod rundir;
 pub mod superblock;
 
 pub use error::{Error, Result};

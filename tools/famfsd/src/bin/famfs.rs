@@ -85,6 +85,26 @@ enum Cmd {
     Logplay,
     /// Check the superblock, the log and every file's extents.
     Fsck,
+    /// Mount DEV (a DAX device bound to fsdev_dax) on MOUNTPOINT: starts famfsd.
+    Mount {
+        /// DAX device, e.g. /dev/dax0.0.
+        dev: PathBuf,
+        /// Mount point (an existing directory).
+        mountpoint: PathBuf,
+        /// Run famfsd in the foreground (logs to stderr) until unmounted.
+        #[arg(short, long)]
+        foreground: bool,
+    },
+    /// Unmount a famfs and wait for its famfsd to exit; prints its request statistics.
+    Umount {
+        /// Mount point.
+        mountpoint: PathBuf,
+    },
+    /// Print the request statistics of the famfsd serving MOUNTPOINT.
+    Stats {
+        /// Mount point.
+        mountpoint: PathBuf,
+    },
     /// Print a file's extents and fmap blob size.
     Getmap {
         /// File to describe.
@@ -546,6 +566,94 @@ fn cmd_getmap(cli: &Cli, path: &str, hex: bool) -> Result<()> {
     Ok(())
 }
 
+/// The famfsd binary: next to this one, else from PATH.
+fn famfsd_path() -> PathBuf {
+    std::env::current_exe()
+        .ok()
+        .and_then(|e| e.parent().map(|d| d.join("famfsd")))
+        .filter(|p| p.is_file())
+        .unwrap_or_else(|| PathBuf::from("famfsd"))
+}
+
+fn cmd_mount(cli: &Cli, dev: &Path, mnt: &Path, foreground: bool) -> Result<()> {
+    use std::os::unix::process::CommandExt;
+    let mut cmd = std::process::Command::new(famfsd_path());
+    cmd.arg(dev).arg(mnt);
+    if foreground {
+        cmd.arg("--foreground");
+    }
+    if cli.verbose > 0 {
+        cmd.arg(format!("-{}", "v".repeat(cli.verbose as usize)));
+    }
+    let e = cmd.exec();
+    bail!("starting {}: {e}", famfsd_path().display())
+}
+
+/// The pid of the famfsd serving `mnt`, from its pid file.
+fn famfsd_pid(mnt: &Path) -> Result<(PathBuf, i32)> {
+    let m = mnt
+        .canonicalize()
+        .with_context(|| mnt.display().to_string())?;
+    let pf = famfs_media::rundir::file(&m, "pid")?;
+    let pid = std::fs::read_to_string(&pf)
+        .ok()
+        .and_then(|s| s.trim().parse::<i32>().ok())
+        .with_context(|| {
+            format!(
+                "no famfsd serves {} ({} missing)",
+                m.display(),
+                pf.display()
+            )
+        })?;
+    Ok((m, pid))
+}
+
+fn process_alive(pid: i32) -> bool {
+    rustix::process::Pid::from_raw(pid)
+        .map(|p| rustix::process::test_kill_process(p).is_ok())
+        .unwrap_or(false)
+}
+
+fn cmd_umount(mnt: &Path) -> Result<()> {
+    let (m, pid) = famfsd_pid(mnt)?;
+    let stats = famfs_media::rundir::file(&m, "stats")?;
+    rustix::mount::unmount(&m, rustix::mount::UnmountFlags::empty())
+        .with_context(|| format!("umount {}", m.display()))?;
+    for _ in 0..200 {
+        if !process_alive(pid) {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    if process_alive(pid) {
+        bail!(
+            "{} unmounted but famfsd (pid {pid}) did not exit",
+            m.display()
+        );
+    }
+    if let Ok(s) = std::fs::read_to_string(&stats) {
+        print!("{s}");
+    }
+    Ok(())
+}
+
+fn cmd_stats(mnt: &Path) -> Result<()> {
+    let (m, pid) = famfsd_pid(mnt)?;
+    let stats = famfs_media::rundir::file(&m, "stats")?;
+    let _ = std::fs::remove_file(&stats);
+    let p = rustix::process::Pid::from_raw(pid).context("bad pid")?;
+    rustix::process::kill_process(p, rustix::process::Signal::USR1)
+        .with_context(|| format!("signalling famfsd (pid {pid})"))?;
+    for _ in 0..100 {
+        if let Ok(s) = std::fs::read_to_string(&stats) {
+            print!("{s}");
+            return Ok(());
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    bail!("famfsd (pid {pid}) did not write {}", stats.display())
+}
+
 fn run(cli: &Cli) -> Result<()> {
     match &cli.cmd {
         Cmd::Mkfs { dev, force, loglen } => {
@@ -580,6 +688,13 @@ fn run(cli: &Cli) -> Result<()> {
         Cmd::Logplay => cmd_logplay(cli)?,
         Cmd::Fsck => cmd_fsck(cli)?,
         Cmd::Getmap { path, hex } => cmd_getmap(cli, path, *hex)?,
+        Cmd::Mount {
+            dev,
+            mountpoint,
+            foreground,
+        } => cmd_mount(cli, dev, mountpoint, *foreground)?,
+        Cmd::Umount { mountpoint } => cmd_umount(mountpoint)?,
+        Cmd::Stats { mountpoint } => cmd_stats(mountpoint)?,
     }
     Ok(())
 }
