@@ -3,9 +3,10 @@
  * A raw /dev/fuse server for the FUSE iomap-DAX tests, no libfuse.
  *
  * The server runs in a thread of the test.  It negotiates FUSE_IOMAP_DAX,
- * registers the DAX device with FUSE_DEV_IOC_BACKING_OPEN while it answers
- * FUSE_IOMAP_CONFIG, and answers FUSE_IOMAP_GETMAP with identity maps.  Any
- * request it does not expect gets -EOPNOTSUPP, and every request is counted.
+ * registers its DAX devices with FUSE_DEV_IOC_BACKING_OPEN while it answers
+ * FUSE_IOMAP_CONFIG, and answers FUSE_IOMAP_GETMAP with the test's map blob
+ * of the file, or an identity map.  Any request it does not expect gets
+ * -EOPNOTSUPP, and every request is counted.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -29,61 +30,71 @@
 #define MAX_WRITE	(128 * 1024)
 #define BUF_SIZE	(MAX_WRITE + 4096)
 
-struct srv_file {
-	const char *name;
-	uint64_t ino;
-	uint64_t size;
+#define FIRST_INO	2
+
+static const struct srv_file identity_files[] = {
+	{ .name = FILE_A, .size = FILE_A_SIZE },
+	{ .name = FILE_B, .size = FILE_B_SIZE },
+	{ .name = FILE_C, .size = FILE_C_SIZE },
 };
 
-static const struct srv_file files[] = {
-	{ FILE_A, 2, FILE_A_SIZE },
-	{ FILE_B, 3, FILE_B_SIZE },
-	{ FILE_C, 4, FILE_C_SIZE },
-};
-
-#define NFILES	(sizeof(files) / sizeof(*files))
-
-static const struct srv_file *file_by_ino(uint64_t ino)
+static unsigned int nfiles(struct srv *s)
 {
-	unsigned int i;
-
-	for (i = 0; i < NFILES; i++)
-		if (files[i].ino == ino)
-			return &files[i];
-	return NULL;
+	return s->files ? s->nfiles :
+			  sizeof(identity_files) / sizeof(*identity_files);
 }
 
-static const struct srv_file *file_by_name(const char *name)
+static const struct srv_file *file_at(struct srv *s, unsigned int i)
+{
+	return s->files ? &s->files[i] : &identity_files[i];
+}
+
+static const struct srv_file *file_by_ino(struct srv *s, uint64_t ino)
+{
+	if (ino < FIRST_INO || ino - FIRST_INO >= nfiles(s))
+		return NULL;
+	return file_at(s, ino - FIRST_INO);
+}
+
+static uint64_t ino_by_name(struct srv *s, const char *name)
 {
 	unsigned int i;
 
-	for (i = 0; i < NFILES; i++)
-		if (!strcmp(files[i].name, name))
-			return &files[i];
-	return NULL;
+	for (i = 0; i < nfiles(s); i++)
+		if (!strcmp(file_at(s, i)->name, name))
+			return FIRST_INO + i;
+	return 0;
+}
+
+/* Reply with a header and up to two parts of payload. */
+static void reply2(struct srv *s, uint64_t unique, int error, const void *d1,
+		   size_t len1, const void *d2, size_t len2)
+{
+	struct fuse_out_header oh = {
+		.len = sizeof(oh) + len1 + len2,
+		.error = error,
+		.unique = unique,
+	};
+	struct iovec iov[3] = {
+		{ &oh, sizeof(oh) },
+		{ (void *)d1, len1 },
+		{ (void *)d2, len2 },
+	};
+
+	/* Errors here are teardown races (connection aborted); ignore. */
+	if (writev(s->fd, iov, 3) < 0)
+		return;
 }
 
 static void reply(struct srv *s, uint64_t unique, int error, const void *data,
 		  size_t len)
 {
-	struct fuse_out_header oh = {
-		.len = sizeof(oh) + (data ? len : 0),
-		.error = error,
-		.unique = unique,
-	};
-	struct iovec iov[2] = {
-		{ &oh, sizeof(oh) },
-		{ (void *)data, len },
-	};
-
-	/* Errors here are teardown races (connection aborted); ignore. */
-	if (writev(s->fd, iov, data ? 2 : 1) < 0)
-		return;
+	reply2(s, unique, error, data, data ? len : 0, NULL, 0);
 }
 
-static void fill_attr(struct fuse_attr *a, uint64_t ino)
+static void fill_attr(struct srv *s, struct fuse_attr *a, uint64_t ino)
 {
-	const struct srv_file *f = file_by_ino(ino);
+	const struct srv_file *f = file_by_ino(s, ino);
 
 	memset(a, 0, sizeof(*a));
 	a->ino = ino;
@@ -182,43 +193,52 @@ static void do_init(struct srv *s, struct fuse_in_header *ih)
 static void do_iomap_config(struct srv *s, struct fuse_in_header *ih)
 {
 	struct fuse_iomap_config_out out = { 0 };
+	int fds[SRV_MAX_DEVICES];
+	int n, i, id;
 
-	s->dax_fd = open(s->dax_path, O_RDWR);
-	if (s->dax_fd < 0) {
-		s->backing_res = -1000 - errno;
-		reply(s, ih->unique, -ENODEV, NULL, 0);
-		return;
+	for (n = 0; n < SRV_MAX_DEVICES && s->dax_path[n]; n++) {
+		fds[n] = open(s->dax_path[n], O_RDWR);
+		if (fds[n] < 0) {
+			s->backing_res = -1000 - errno;
+			reply(s, ih->unique, -ENODEV, NULL, 0);
+			goto out;
+		}
 	}
+	s->dax_fd = n ? fds[0] : -1;
 	run_probes(s);
 	if (s->config_error) {
 		reply(s, ih->unique, -s->config_error, NULL, 0);
 		goto out;
 	}
-	s->backing_res = backing_open(s, s->dax_fd);
-	if (s->backing_res < 0) {
-		reply(s, ih->unique, s->backing_res, NULL, 0);
-		goto out;
+	for (i = 0; i < n; i++) {
+		id = backing_open(s, fds[i]);
+		if (!i || id < 0)
+			s->backing_res = id;
+		if (id < 0) {
+			reply(s, ih->unique, id, NULL, 0);
+			goto out;
+		}
+		out.backing_ids[i] = id + s->id_delta;
 	}
 	memcpy(out.provider, s->provider, sizeof(out.provider));
-	out.ndevices = 1;
-	out.backing_ids[0] = s->backing_res + s->id_delta;
+	out.ndevices = n;
 	reply(s, ih->unique, 0, &out,
-	      offsetof(struct fuse_iomap_config_out, backing_ids[1]));
+	      offsetof(struct fuse_iomap_config_out, backing_ids[n]));
 out:
-	/* The kernel holds the device now; the server needs no fd. */
-	close(s->dax_fd);
+	/* The kernel holds the devices now; the server needs no fd. */
+	while (n--)
+		close(fds[n]);
 	s->dax_fd = -1;
 }
 
 static void do_getmap(struct srv *s, struct fuse_in_header *ih)
 {
 	struct fuse_iomap_getmap_in *in = (void *)(ih + 1);
-	const struct srv_file *f = file_by_ino(ih->nodeid);
-	struct {
-		struct fuse_iomap_getmap_out hdr;
-		struct identity_map map;
-	} out = { 0 };
-	uint32_t len = sizeof(out.map);
+	const struct srv_file *f = file_by_ino(s, ih->nodeid);
+	struct fuse_iomap_getmap_out hdr = { 0 };
+	struct identity_map map = { 0 };
+	const void *data = &map;
+	uint32_t len = sizeof(map);
 
 	s->getmap_offer = in->size;
 	/* fh is (ino << 32 | serial); see do_open(). */
@@ -228,14 +248,13 @@ static void do_getmap(struct srv *s, struct fuse_in_header *ih)
 		reply(s, ih->unique, -ENOENT, NULL, 0);
 		return;
 	}
-	out.map.dev = 0;
-	out.map.size = f->size;
+	map.size = f->size;
 	switch (s->map_mode) {
 	case MAP_BAD_DEVICE:
-		out.map.dev = 1;
+		map.dev = 1;
 		break;
 	case MAP_TOO_BIG:
-		out.map.size = 1ULL << 40;
+		map.size = 1ULL << 40;
 		break;
 	case MAP_SHORT:
 		len = 8;
@@ -244,12 +263,17 @@ static void do_getmap(struct srv *s, struct fuse_in_header *ih)
 		reply(s, ih->unique, -s->map_error, NULL, 0);
 		return;
 	}
-	out.hdr.size = len;
+	if (f->blob) {
+		data = f->blob;
+		len = f->blob_len;
+	}
+	hdr.size = len;
 	if (len > in->size) {
-		reply(s, ih->unique, 0, &out.hdr, sizeof(out.hdr));
+		s->getmap_short++;
+		reply(s, ih->unique, 0, &hdr, sizeof(hdr));
 		return;
 	}
-	reply(s, ih->unique, 0, &out, sizeof(out.hdr) + len);
+	reply2(s, ih->unique, 0, &hdr, sizeof(hdr), data, len);
 }
 
 static void do_open(struct srv *s, struct fuse_in_header *ih)
@@ -276,18 +300,18 @@ static void handle(struct srv *s, struct fuse_in_header *ih)
 		do_getmap(s, ih);
 		break;
 	case FUSE_LOOKUP: {
-		const struct srv_file *f = file_by_name((char *)(ih + 1));
+		uint64_t ino = ino_by_name(s, (char *)(ih + 1));
 		struct fuse_entry_out out = { 0 };
 
-		if (ih->nodeid != ROOT_INO || !f) {
+		if (ih->nodeid != ROOT_INO || !ino) {
 			reply(s, ih->unique, -ENOENT, NULL, 0);
 			break;
 		}
-		out.nodeid = f->ino;
+		out.nodeid = ino;
 		out.generation = 1;
 		out.entry_valid = 3600;
 		out.attr_valid = 3600;
-		fill_attr(&out.attr, f->ino);
+		fill_attr(s, &out.attr, ino);
 		reply(s, ih->unique, 0, &out, sizeof(out));
 		break;
 	}
@@ -300,7 +324,7 @@ static void handle(struct srv *s, struct fuse_in_header *ih)
 		 * an iomap file must be refused by the kernel, not by us.
 		 */
 		out.attr_valid = 3600;
-		fill_attr(&out.attr, ih->nodeid);
+		fill_attr(s, &out.attr, ih->nodeid);
 		reply(s, ih->unique, 0, &out, sizeof(out));
 		break;
 	}
@@ -382,7 +406,7 @@ static void wake(int sig)
 void srv_init(struct srv *s, const char *dax_path)
 {
 	memset(s, 0, sizeof(*s));
-	s->dax_path = dax_path;
+	s->dax_path[0] = dax_path;
 	snprintf(s->provider, sizeof(s->provider), "identity");
 	s->fd = -1;
 	s->dax_fd = -1;

@@ -1,9 +1,12 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * A raw /dev/fuse server for the FUSE iomap-DAX tests: one directory with a
- * few regular files whose data lives on a DAX device, mapped by the
- * "identity" test provider (file offset X is device offset X).  It counts
- * every request it receives and misbehaves on demand.
+ * few regular files whose data lives on DAX devices.  By default the files
+ * are FILE_A, FILE_B and FILE_C on one device, mapped by the "identity" test
+ * provider (file offset X is device offset X); a test may instead give its
+ * own files with the map blob of each, its provider and up to
+ * SRV_MAX_DEVICES devices.  It counts every request it receives and
+ * misbehaves on demand.
  */
 #ifndef FUSE_IOMAP_SERVER_H
 #define FUSE_IOMAP_SERVER_H
@@ -15,6 +18,7 @@
 
 #define SRV_MAX_OPCODE		64	/* bucket for anything larger */
 #define SRV_MAX_PROBES		4
+#define SRV_MAX_DEVICES		4
 
 /* Files of the root directory (inode numbers from 2). */
 #define FILE_A		"a"		/* 4 MiB */
@@ -24,6 +28,14 @@
 #define FILE_B_SIZE	((2UL << 20) + (12UL << 10))
 #define FILE_C_SIZE	(4UL << 20)
 
+/* A regular file of the root directory; its inode number is its index + 2. */
+struct srv_file {
+	const char *name;
+	uint64_t size;		/* size attribute */
+	const void *blob;	/* map sent at GETMAP; NULL: an identity map */
+	uint32_t blob_len;
+};
+
 /* The map blob of the "identity" test provider. */
 struct identity_map {
 	uint32_t dev;
@@ -31,19 +43,22 @@ struct identity_map {
 	uint64_t size;
 };
 
-/* What the server puts in its FUSE_IOMAP_GETMAP replies. */
+/* What the server puts in its FUSE_IOMAP_GETMAP identity map replies. */
 enum srv_map_mode {
 	MAP_OK,		/* a valid identity map */
 	MAP_BAD_DEVICE,	/* device index == ndevices */
 	MAP_TOO_BIG,	/* file_size beyond the end of the device */
 	MAP_SHORT,	/* a blob shorter than the provider's map */
-	MAP_ERROR,	/* an error reply (srv.map_error) */
+	MAP_ERROR,	/* an error reply (srv.map_error), for blobs too */
 };
 
 struct srv {
 	/* Set by the test before srv_mount(). */
-	const char *dax_path;		/* device to register at IOMAP_CONFIG */
+	/* Devices to register at IOMAP_CONFIG, in device table order. */
+	const char *dax_path[SRV_MAX_DEVICES];
 	char provider[FUSE_IOMAP_PROVIDER_MAX];
+	const struct srv_file *files;	/* NULL: FILE_A, FILE_B, FILE_C */
+	unsigned int nfiles;
 	int id_delta;			/* added to the backing id in the reply */
 	int no_iomap;			/* do not accept FUSE_IOMAP_DAX at INIT */
 	int config_error;		/* if set, IOMAP_CONFIG fails with it */
@@ -59,9 +74,10 @@ struct srv {
 	_Atomic unsigned long total;
 	_Atomic int fh_mismatch;	/* GETMAP carried an unknown fh */
 	_Atomic uint32_t getmap_offer;	/* size offered by the last GETMAP */
+	_Atomic unsigned long getmap_short; /* replies with the map size only */
 	uint32_t init_minor;
 	uint64_t init_flags;		/* flags offered by the kernel */
-	int backing_res;		/* id of the device, or -errno */
+	int backing_res;		/* id of the first device, or -errno */
 	int probe_res[SRV_MAX_PROBES];	/* id or -errno */
 	int unpriv_res;
 
@@ -70,7 +86,7 @@ struct srv {
 	pthread_t thread;
 	int running;
 	_Atomic int stop;
-	int dax_fd;
+	int dax_fd;			/* the first device, during CONFIG */
 	_Atomic uint64_t next_fh;
 	char dir[64];
 	int mounted;
