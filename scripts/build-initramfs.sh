@@ -30,7 +30,7 @@ copy_prog() {
 		cp -L "$lib" "$ROOT/$lib"
 	done
 }
-for t in ndctl daxctl; do
+for t in ndctl daxctl mke2fs; do
 	copy_prog "$(command -v "$t")" usr/bin || die "$t not found on the host"
 done
 # Programs the project builds (famfs CLI and server).
@@ -60,6 +60,9 @@ done
 make -s -C "$TOP/selftests" KSRC="$KSRC" KHDR="$KDIR/usr/include" \
 	O="$FAMFS_WORK/selftests" >&2 || die "building the test programs failed"
 find "$FAMFS_WORK/selftests" -type f -perm -u+x -exec cp {} "$ROOT/famfs/tests/" \;
+make -s -C "$TOP/bench" KHDR="$KDIR/usr/include" O="$FAMFS_WORK/bench" >&2 ||
+	die "building the benchmark failed"
+cp "$FAMFS_WORK/bench/dax_bench" "$ROOT/famfs/bin/"
 
 echo "root:x:0:0:root:/:/bin/sh" > "$ROOT/etc/passwd"
 echo "root:x:0:" > "$ROOT/etc/group"
