@@ -31,7 +31,7 @@ for line in $(grep -o '# [a-z0-9_]*: pass:[0-9]* fail:[0-9]* skip:[0-9]*' /tmp/d
 	fail=$((fail + f + s))
 done
 
-for t in /famfs/tests/*; do
+for t in /famfs/tests/* /famfs/famfs_e2e.sh; do
 	[ -x "$t" ] || continue
 	echo "# running $(basename "$t")"
 	"$t" > /tmp/test.out 2>&1

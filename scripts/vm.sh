@@ -16,6 +16,15 @@ VM_MEM=${VM_MEM:-3584M}
 VM_LOG=${VM_LOG:-$FAMFS_WORK/vm-$MODE.log}
 
 INITRD=${INITRD:-$FAMFS_WORK/initramfs.cpio}
+if [ "$MODE" != probe ] && [ -z "${FAMFS_GUEST_BINS+set}" ]; then
+	# The famfs CLI and the famfsd server for the guest (plus util-linux setpriv, which the
+	# guest uses to run famfsd without privilege; busybox's cannot change the uid).
+	(cd "$TOP" && nice -n 10 cargo build --release --locked -p famfsd >&2) ||
+		die "building famfs/famfsd failed"
+	tdir=${CARGO_TARGET_DIR:-$TOP/target}
+	FAMFS_GUEST_BINS="$tdir/release/famfs $tdir/release/famfsd $(command -v setpriv || true)"
+	export FAMFS_GUEST_BINS
+fi
 if [ "$MODE" != probe ]; then
 	bash "$TOP/scripts/build-initramfs.sh" "$KDIR" "$INITRD" >/dev/null
 fi

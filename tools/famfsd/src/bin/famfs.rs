@@ -78,6 +78,9 @@ enum Cmd {
         /// Seed the file was filled with.
         #[arg(short = 'S', long)]
         seed: u64,
+        /// Read through a shared memory mapping of the mounted file (with --mount).
+        #[arg(long)]
+        mmap: bool,
         /// File to check.
         path: String,
     },
@@ -302,10 +305,30 @@ fn cmd_creat(cli: &Cli, args: &CreatArgs) -> Result<()> {
     Ok(())
 }
 
-fn cmd_verify(cli: &Cli, seed: u64, path: &str) -> Result<()> {
+fn cmd_verify(cli: &Cli, seed: u64, mmap: bool, path: &str) -> Result<()> {
     let t = Target::open(cli, false)?;
     let ino = t.file_ino(path)?;
     let size = t.node(path)?.attr.size;
+    if mmap {
+        let Some(m) = &t.mount else {
+            bail!("verify --mmap needs --mount DIR");
+        };
+        let f = t.mounted_file(m, ino, false)?;
+        // SAFETY: famfs files never change size; a concurrent writer can only make the
+        // check fail, not make the mapping invalid.
+        let map = unsafe { memmap2::Mmap::map(&f) }.with_context(|| format!("mmap {path}"))?;
+        if map.len() as u64 != size {
+            bail!(
+                "verify: {path}: mapped {} bytes, file size {size}",
+                map.len()
+            );
+        }
+        if let Some((at, expect, found)) = pattern::check(seed, 0, &map) {
+            bail!("verify: {path}: mismatch at offset {at} through mmap (expected {expect:#04x}, found {found:#04x})");
+        }
+        println!("verify: {path}: ok through mmap ({size} bytes, seed {seed})");
+        return Ok(());
+    }
     let mut buf = vec![0u8; IO_CHUNK];
     let mut off = 0;
     while off < size {
@@ -684,7 +707,7 @@ fn run(cli: &Cli) -> Result<()> {
             }
         }
         Cmd::Cp { recursive, paths } => cmd_cp(cli, *recursive, paths)?,
-        Cmd::Verify { seed, path } => cmd_verify(cli, *seed, path)?,
+        Cmd::Verify { seed, mmap, path } => cmd_verify(cli, *seed, *mmap, path)?,
         Cmd::Logplay => cmd_logplay(cli)?,
         Cmd::Fsck => cmd_fsck(cli)?,
         Cmd::Getmap { path, hex } => cmd_getmap(cli, path, *hex)?,

@@ -155,10 +155,27 @@ fn now() -> u64 {
         .unwrap_or(0)
 }
 
+/// Check that `dev` is a device-dax character device (its sysfs subsystem is "dax").
+fn check_dax_device(dev: &Path) -> Result<()> {
+    use std::os::unix::fs::{FileTypeExt, MetadataExt};
+    let md = std::fs::metadata(dev).with_context(|| dev.display().to_string())?;
+    let not_dax = || anyhow::anyhow!("{}: not a device-dax character device", dev.display());
+    if !md.file_type().is_char_device() {
+        return Err(not_dax());
+    }
+    let (maj, min) = (rustix::fs::major(md.rdev()), rustix::fs::minor(md.rdev()));
+    let sub = std::fs::read_link(format!("/sys/dev/char/{maj}:{min}/subsystem")).ok();
+    if sub.as_deref().and_then(|s| s.file_name()) != Some(std::ffi::OsStr::new("dax")) {
+        return Err(not_dax());
+    }
+    Ok(())
+}
+
 fn serve(args: &Args, ready: &mut Option<std::fs::File>) -> Result<()> {
     check_privilege()?;
     let mnt = canonical_mount(&args.mountpoint)?;
     let dev = &args.dev;
+    check_dax_device(dev)?;
     let devf = std::fs::File::open(dev).with_context(|| dev.display().to_string())?;
     let dev_size = device_size(dev, &devf)?;
     drop(devf);
@@ -205,10 +222,10 @@ fn serve(args: &Args, ready: &mut Option<std::fs::File>) -> Result<()> {
     tracing::info!("mounted {} on {}", dev.display(), mnt.display());
 
     // The metadata comes back through the mount (the device has no read/mmap now).
-    let loaded = server
-        .host()
-        .load_superblock()
-        .and_then(|_| server.host().read_log(None));
+    let loaded = server.host().load_superblock().and_then(|sb| {
+        server.install(server.host().meta_snapshot(&sb));
+        server.host().read_log(None)
+    });
     match loaded {
         Ok(Some(snap)) => {
             tracing::info!("{} log entries replayed", snap.next_index);

@@ -177,6 +177,21 @@ impl MountHost {
         Ok(sb)
     }
 
+    /// The namespace of an empty log on `sb`: root, `.meta` and both metadata files. Served
+    /// while the log itself is read, so that opening `.meta/.log` never misses (a miss
+    /// would make a worker wait for the very reload that is opening it).
+    pub fn meta_snapshot(&self, sb: &Superblock) -> Snapshot {
+        Snapshot {
+            ns: Namespace::new(sb),
+            next_index: 0,
+            booting: false,
+            dev_size: sb.usable_size(),
+            free_bytes: 0,
+            log_capacity: 0,
+            time: self.time,
+        }
+    }
+
     /// A snapshot from the log read through `<mnt>/.meta/.log`, or `None` if it has
     /// exactly `known` committed entries (`None` for `known` reads the log regardless).
     pub fn read_log(&self, known: Option<u64>) -> Result<Option<Snapshot>> {
