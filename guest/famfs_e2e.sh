@@ -116,6 +116,9 @@ dd if=/dev/urandom of=/tmp/host.bin bs=1024 count=3000 2>/dev/null
 t "famfs cp into the mount" famfs --mount "$MNT" cp /tmp/host.bin copied
 t "copied file matches (cmp)" cmp /tmp/host.bin "$MNT/copied"
 t "fsck through the mount" famfs --mount "$MNT" fsck
+mkdir -p /mnt/famfs2
+fails_with "second mount of the mounted device" "is in use" famfs mount "$DEV" /mnt/famfs2
+t "first mount still serves after the refused second" famfs --mount "$MNT" verify -S 11 simple
 
 # --- the namespace cannot be changed through the mount ---
 fails_with "touch refused" "not permitted" touch "$MNT/newfile"

@@ -31,6 +31,17 @@ count_cargo() {
 echo "# setup"
 if bash "$TOP/scripts/setup-deps.sh"; then ok "dependencies installed"; else not_ok "dependencies"; finish; fi
 
+# The kernel first: the host tests check famfsd's FUSE structures against its uapi headers
+# ($KDIR/usr/include).
+echo "# kernel"
+if KDIR=${KDIR:-$(bash "$TOP/scripts/build-kernel.sh")}; then
+	ok "kernel build ($KDIR)"
+else
+	not_ok "kernel build"
+	finish
+fi
+export KDIR
+
 echo "# host tests"
 if [ -f "$TOP/Cargo.toml" ]; then
 	(cd "$TOP" && cargo test --workspace --locked 2>&1) | tee "$LOGDIR/cargo-test.log"
@@ -43,15 +54,6 @@ if [ -f "$TOP/scripts/host-fmap.sh" ]; then
 	rc=${PIPESTATUS[0]}
 	if [ "$rc" -eq 0 ]; then ok "fmap fuzzing"; else not_ok "fmap fuzzing (exit $rc)"; fi
 fi
-
-echo "# kernel"
-if KDIR=${KDIR:-$(bash "$TOP/scripts/build-kernel.sh")}; then
-	ok "kernel build ($KDIR)"
-else
-	not_ok "kernel build"
-	finish
-fi
-export KDIR
 
 echo "# module"
 if CLIPPY=1 bash "$TOP/scripts/build-module.sh" > "$LOGDIR/module.log" 2>&1 &&

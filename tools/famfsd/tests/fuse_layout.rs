@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 //! Checks every FUSE structure, opcode and flag famfsd declares (`famfs_media::fuse::abi`)
 //! against the kernel's installed uapi header `linux/fuse.h` by compiling a C probe
-//! (needs `cc` or `$CC`). Headers: `$FUSE_UAPI_INCLUDE`, else the kernel build in the
-//! project cache (`~/.cache/famfs-iomap/kernel/base/build/usr/include`).
+//! (needs `cc` or `$CC`). Headers: `$FUSE_UAPI_INCLUDE`, else `$KDIR/usr/include`, else the
+//! kernel build in the project cache (`~/.cache/famfs-iomap/kernel/base/build/usr/include`).
 
 #![allow(non_camel_case_types)]
 
@@ -242,6 +242,9 @@ int main(void)
 fn headers() -> PathBuf {
     if let Some(p) = std::env::var_os("FUSE_UAPI_INCLUDE") {
         return PathBuf::from(p);
+    }
+    if let Some(k) = std::env::var_os("KDIR") {
+        return PathBuf::from(k).join("usr/include");
     }
     let cache = std::env::var_os("FAMFS_CACHE")
         .map(PathBuf::from)

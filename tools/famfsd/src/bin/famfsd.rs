@@ -211,6 +211,13 @@ fn serve(args: &Args, ready: &mut Option<std::fs::File>) -> Result<()> {
         if let InitState::Refused(m) = init {
             bail!("mount {}: {m}", mnt.display());
         }
+        if e == rustix::io::Errno::BUSY {
+            bail!(
+                "mount {}: {} is in use (mounted already?)",
+                mnt.display(),
+                dev.display()
+            );
+        }
         if e == rustix::io::Errno::NOENT {
             bail!(
                 "mount {}: {e}: no iomap provider \"famfs\" (is famfs_iomap.ko loaded? see dmesg)",
