@@ -144,6 +144,20 @@ t "sub/deeper/x after remount" famfs --mount "$MNT" verify -S 66 sub/deeper/x
 do_umount
 echo "# GETMAP requests served: $(getmaps /tmp/e2e.stats) (second mount)"
 
+# --- famfsd in the foreground, stopped with SIGTERM ---
+famfs mount --foreground "$DEV" "$MNT" > /tmp/e2e.fg 2>&1 &
+fg=$!
+i=0
+while ! mounted && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+t "famfs mount --foreground" mounted
+t "il2m under the foreground famfsd (mmap)" famfs --mount "$MNT" verify --mmap -S 22 il2m
+t "SIGTERM to famfsd" sh -c "kill -TERM \$(cat $FAMFS_RUNDIR/_mnt_famfs.pid)"
+wait $fg
+rc=$?
+t "foreground famfsd exits 0 after SIGTERM" [ $rc -eq 0 ]
+t "not mounted after SIGTERM" sh -c "! grep -q ' $MNT ' /proc/mounts"
+t "foreground famfsd printed its statistics" grep -q "GETMAP requests served: [1-9]" /tmp/e2e.fg
+
 # --- the data written through the mount is where the log says on the device ---
 t "dax0.0 back to devdax" dax_mode devdax dax0.0
 t "fsck on the raw device" famfs -d "$DEV" fsck
