@@ -9,6 +9,7 @@ OUT=$2
 KSRC=$(readlink -f "$KDIR/source" 2>/dev/null || echo "$KDIR")
 
 ROOT=$(mktemp -d "$FAMFS_WORK/initramfs.XXXXXX")
+chmod 755 "$ROOT"
 trap 'rm -rf "$ROOT"' EXIT
 mkdir -p "$ROOT"/{bin,sbin,usr/bin,usr/sbin,lib,lib64,etc,proc,sys,dev,tmp,mnt,famfs/bin,famfs/tests}
 
