@@ -1,0 +1,572 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * A memory failure on a DAX device held by a FUSE iomap-DAX mount.
+ *
+ * The connection's holder ops mark the device failed and let the core
+ * memory-failure code go on: the process that consumed the poison gets
+ * SIGBUS (BUS_MCEERR_AR), a process that asked for early kill and maps the
+ * page gets SIGBUS (BUS_MCEERR_AO).  From then on every read and write of a
+ * file on the device fails with EHWPOISON and every new fault raises SIGBUS
+ * (BUS_MCEERR_AR), not only at the poisoned page.  Unmounting works, and a new server can
+ * mount the device again.
+ *
+ * The failure is injected with madvise(MADV_HWPOISON) on one 4 KiB page of
+ * /dev/dax1.0 at 448 MiB + 64 KiB, a page no other guest test uses; the
+ * poison lasts until the guest reboots, so the second mount does not touch
+ * that page.  Needs root, CONFIG_MEMORY_FAILURE, /dev/dax1.0 (2 MiB aligned,
+ * at least 452 MiB) and the "identity" test provider; the test guest has
+ * all of them.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+
+#include "kselftest_harness.h"
+#include "fuse_iomap_server.h"
+
+#define DAX_NAME	"dax1.0"
+#define DAX_DEV		"/dev/" DAX_NAME
+#define DAX_SYS		"/sys/bus/dax/devices/" DAX_NAME
+#define PROVIDER_MOD	"fuse_iomap_test_provider"
+#define PROVIDER_KO	"/famfs/" PROVIDER_MOD ".ko"
+#define SZ_4K		4096UL
+#define SZ_1M		(1UL << 20)
+
+/*
+ * The identity provider maps file offset X to device offset X.  The file
+ * covers the device up to REGION + 4 MiB; the test uses only the 4 MiB at
+ * REGION, which no other guest test writes (famfs_e2e_test uses dax1.0 up
+ * to about 310 MiB and its last 2 MiB, fuse_iomap_test only dax0.0).
+ */
+#define FILE_NAME	"m"
+#define REGION		(448 * SZ_1M)
+#define FILE_SIZE	(REGION + 4 * SZ_1M)
+#define WINDOW		(128 * 1024)		/* < 2 MiB: PTE faults only */
+#define POISON		(REGION + 16 * SZ_4K)	/* the page that fails */
+#define OTHER		(REGION + SZ_1M)	/* a healthy page */
+
+#define CHILD_SIGNALLED	42	/* exit status of a child's SIGBUS handler */
+#define CHILD_TIMEOUT	10000	/* ms */
+
+#define KMSG_MAX	(64 * 1024)
+#define FAILURE_MSG	"fuse: iomap: memory failure on device 0 at "
+
+/* What a child saw; in shared memory. */
+struct report {
+	int ready;		/* the child mapped and checked its page */
+	int data_ok;		/* the page held the pattern */
+	int madv_ret;
+	int madv_errno;
+	int sig;		/* from the SIGBUS handler */
+	int code;
+	void *addr;
+	short lsb;
+	void *page;		/* where the child mapped the page */
+};
+
+static struct report *child_rep;
+
+static void on_sigbus(int sig, siginfo_t *si, void *uc)
+{
+	(void)uc;
+	child_rep->sig = sig;
+	child_rep->code = si->si_code;
+	child_rep->addr = si->si_addr;
+	child_rep->lsb = si->si_addr_lsb;
+	_exit(CHILD_SIGNALLED);
+}
+
+static void catch_sigbus(struct report *rep)
+{
+	struct sigaction sa = { .sa_sigaction = on_sigbus,
+				.sa_flags = SA_SIGINFO };
+
+	child_rep = rep;
+	sigaction(SIGBUS, &sa, NULL);
+}
+
+/* A byte pattern that no earlier run or other offset can match. */
+static unsigned char pat(uint32_t seed, uint64_t off)
+{
+	uint64_t x = (off >> 3) * 0x9e3779b97f4a7c15ULL + seed;
+
+	return (unsigned char)(x >> 56) ^ (unsigned char)off;
+}
+
+static void fill(unsigned char *buf, size_t len, uint32_t seed, uint64_t off)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		buf[i] = pat(seed, off + i);
+}
+
+static int matches(const unsigned char *buf, size_t len, uint32_t seed,
+		   uint64_t off)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		if (buf[i] != pat(seed, off + i))
+			return 0;
+	return 1;
+}
+
+static int write_str(const char *path, const char *val)
+{
+	int fd = open(path, O_WRONLY | O_TRUNC);
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	n = write(fd, val, strlen(val));
+	close(fd);
+	return n < 0 ? -errno : 0;
+}
+
+static void dax_driver(char *buf, size_t len)
+{
+	char link[PATH_MAX];
+	ssize_t n;
+
+	buf[0] = '\0';
+	n = readlink(DAX_SYS "/driver", link, sizeof(link) - 1);
+	if (n <= 0)
+		return;
+	link[n] = '\0';
+	snprintf(buf, len, "%s", basename(link));
+}
+
+/* Bind the device to fsdev_dax if it is not, as guest/lib.sh does. */
+static int dax_fsdev(void)
+{
+	char cur[64], path[PATH_MAX];
+	int i;
+
+	dax_driver(cur, sizeof(cur));
+	if (!strcmp(cur, "fsdev_dax"))
+		return 0;
+	if (cur[0]) {
+		snprintf(path, sizeof(path), "/sys/bus/dax/drivers/%s/unbind",
+			 cur);
+		write_str(path, DAX_NAME);
+	}
+	write_str("/sys/bus/dax/drivers/fsdev_dax/new_id", DAX_NAME);
+	dax_driver(cur, sizeof(cur));
+	if (strcmp(cur, "fsdev_dax")) {
+		write_str("/sys/bus/dax/drivers/fsdev_dax/bind", DAX_NAME);
+		dax_driver(cur, sizeof(cur));
+	}
+	if (strcmp(cur, "fsdev_dax"))
+		return -ENODEV;
+	for (i = 0; i < 50 && access(DAX_DEV, F_OK); i++)
+		usleep(100 * 1000);
+	return access(DAX_DEV, F_OK) ? -ENOENT : 0;
+}
+
+static uint64_t dax_size(void)
+{
+	unsigned long long v = 0;
+	FILE *f = fopen(DAX_SYS "/size", "r");
+
+	if (!f)
+		return 0;
+	if (fscanf(f, "%llu", &v) != 1)
+		v = 0;
+	fclose(f);
+	return v;
+}
+
+static int provider_load(void)
+{
+	int fd, ret;
+
+	if (!access("/sys/module/" PROVIDER_MOD, F_OK))
+		return 0;
+	fd = open(PROVIDER_KO, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	ret = syscall(SYS_finit_module, fd, "", 0);
+	close(fd);
+	return ret ? -errno : 0;
+}
+
+/*
+ * The kernel log from now on: open /dev/kmsg at its end; kmsg_read() then
+ * collects the text of every record logged since, one line each.
+ */
+static int kmsg_open(void)
+{
+	int fd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+
+	if (fd >= 0 && lseek(fd, 0, SEEK_END) < 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static void kmsg_read(int fd, char *out, size_t len)
+{
+	char rec[8192], *text, *nl;
+	size_t used = 0, n;
+	ssize_t r;
+
+	out[0] = '\0';
+	for (;;) {
+		r = read(fd, rec, sizeof(rec) - 1);
+		if (r < 0 && errno == EPIPE)	/* overwritten records */
+			continue;
+		if (r <= 0)
+			break;
+		rec[r] = '\0';
+		/* "prio,seq,time,flags;text\n" then " KEY=value" lines */
+		text = strchr(rec, ';');
+		if (!text)
+			continue;
+		text++;
+		nl = strchr(text, '\n');
+		if (nl)
+			*nl = '\0';
+		n = strlen(text);
+		if (used + n + 2 > len)
+			break;
+		memcpy(out + used, text, n);
+		used += n;
+		out[used++] = '\n';
+		out[used] = '\0';
+	}
+}
+
+static int count_str(const char *hay, const char *needle)
+{
+	int n = 0;
+
+	while ((hay = strstr(hay, needle))) {
+		n++;
+		hay += strlen(needle);
+	}
+	return n;
+}
+
+/* Wait for @pid at most CHILD_TIMEOUT ms; kill it after. */
+static int wait_child(pid_t pid)
+{
+	int i, status = -1;
+
+	for (i = 0; i < CHILD_TIMEOUT / 10; i++) {
+		if (waitpid(pid, &status, WNOHANG) == pid)
+			return status;
+		usleep(10 * 1000);
+	}
+	kill(pid, SIGKILL);
+	waitpid(pid, &status, 0);
+	return -1;
+}
+
+/* Map the WINDOW holding file offset @page; return the page in it. */
+static unsigned char *map_page(int fd, uint64_t page, int prot)
+{
+	uint64_t at = page & ~(WINDOW - 1);
+	unsigned char *p = mmap(NULL, WINDOW, prot, MAP_SHARED, fd, at);
+
+	return p == MAP_FAILED ? NULL : p + (page - at);
+}
+
+enum child_kind {
+	INJECT,		/* touch POISON, then MADV_HWPOISON it */
+	BYSTANDER,	/* touch POISON, ask for early kill, then wait */
+	TOUCH,		/* a fresh mapping of OTHER: touch it */
+};
+
+/*
+ * Runs in a child: maps the window around its page, checks the page holds
+ * the pattern, and does what @kind says.  A SIGBUS ends it with
+ * CHILD_SIGNALLED and its siginfo in @rep; otherwise it exits 0.
+ */
+static void child(enum child_kind kind, int fd, uint32_t seed,
+		  struct report *rep, int ready_fd, int wait_fd)
+{
+	uint64_t page = kind == TOUCH ? OTHER : POISON;
+	unsigned char *p;
+	char c = 0;
+
+	catch_sigbus(rep);
+	p = map_page(fd, page, PROT_READ | PROT_WRITE);
+	if (!p)
+		_exit(1);
+	rep->page = p;
+	rep->data_ok = matches(p, SZ_4K, seed, page);
+	if (kind == BYSTANDER &&
+	    prctl(PR_MCE_KILL, PR_MCE_KILL_SET, PR_MCE_KILL_EARLY, 0, 0))
+		_exit(2);
+	rep->ready = 1;
+	if (ready_fd >= 0 && write(ready_fd, &c, 1) != 1)
+		_exit(3);
+	if (kind == INJECT) {
+		rep->madv_ret = madvise(p, SZ_4K, MADV_HWPOISON);
+		rep->madv_errno = errno;
+	} else if (kind == BYSTANDER) {
+		/* Until the SIGBUS, or until the parent closes the pipe. */
+		while (read(wait_fd, &c, 1) < 0 && errno == EINTR)
+			;
+	}
+	_exit(0);
+}
+
+static pid_t start_child(enum child_kind kind, int fd, uint32_t seed,
+			 struct report *rep, int ready_fd, int wait_fd)
+{
+	pid_t pid = fork();
+
+	if (!pid)
+		child(kind, fd, seed, rep, ready_fd, wait_fd);
+	return pid;
+}
+
+FIXTURE(memfail)
+{
+	struct srv srv;
+	struct srv srv2;	/* the mount after the failure */
+	struct report *rep;	/* INJECT, BYSTANDER, TOUCH, TOUCH again */
+	uint32_t seed;
+	int fd;
+	int kmsg;
+	char *log;
+};
+
+FIXTURE_SETUP(memfail)
+{
+	self->fd = -1;
+	self->kmsg = -1;
+	srv_init(&self->srv, DAX_DEV);
+	srv_init(&self->srv2, DAX_DEV);
+	self->rep = mmap(NULL, 4 * sizeof(struct report),
+			 PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
+			 -1, 0);
+	ASSERT_NE(MAP_FAILED, self->rep);
+	self->log = malloc(KMSG_MAX);
+	ASSERT_NE(NULL, self->log);
+	self->seed = getpid() ^ time(NULL) ^ 0x3c3c5a5a;
+
+	ASSERT_EQ(0U, getuid());
+	ASSERT_EQ(0, access("/proc/sys/vm/memory_failure_recovery", F_OK)) {
+		TH_LOG("no CONFIG_MEMORY_FAILURE");
+	}
+	ASSERT_EQ(0, provider_load()) {
+		TH_LOG("cannot load %s: %s", PROVIDER_KO, strerror(errno));
+	}
+	ASSERT_EQ(0, dax_fsdev());
+	ASSERT_GE(dax_size(), FILE_SIZE) {
+		TH_LOG("%s is %llu bytes", DAX_DEV,
+		       (unsigned long long)dax_size());
+	}
+}
+
+FIXTURE_TEARDOWN(memfail)
+{
+	if (self->fd >= 0)
+		close(self->fd);
+	if (self->kmsg >= 0)
+		close(self->kmsg);
+	srv_stop(&self->srv);
+	srv_stop(&self->srv2);
+	munmap(self->rep, 4 * sizeof(struct report));
+	free(self->log);
+}
+
+static const struct srv_file mf_file = {
+	.name = FILE_NAME,
+	.size = FILE_SIZE,		/* identity map, no blob */
+};
+
+static int open_file(struct srv *s, int flags)
+{
+	char path[PATH_MAX];
+
+	srv_path(s, FILE_NAME, path, sizeof(path));
+	return open(path, flags);
+}
+
+/* Print the records about the failure, for the report. */
+static void log_excerpt(struct __test_metadata *_metadata, const char *log)
+{
+	char *copy = strdup(log), *line, *save = NULL;
+
+	if (!copy)
+		return;
+	for (line = strtok_r(copy, "\n", &save); line;
+	     line = strtok_r(NULL, "\n", &save))
+		if (strcasestr(line, "memory failure") ||
+		    strstr(line, "fuse") || strstr(line, "SIGBUS") ||
+		    strstr(line, "MCE") ||
+		    strstr(line, "WARNING") || strstr(line, "BUG:") ||
+		    strstr(line, "Oops") || strstr(line, "Call Trace"))
+			TH_LOG("kmsg: %s", line);
+	free(copy);
+}
+
+TEST_F(memfail, poison_then_remount)
+{
+	struct report *inj = &self->rep[0], *by = &self->rep[1];
+	struct report *touch = &self->rep[2], *again = &self->rep[3];
+	unsigned char buf[SZ_4K], want[SZ_4K];
+	char expect[128];
+	int pipe_ready[2], pipe_wait[2], status;
+	pid_t bypid, pid;
+	char c;
+
+	/* Mount; write the pattern to both pages; read it back. */
+	self->srv.files = &mf_file;
+	self->srv.nfiles = 1;
+	ASSERT_EQ(0, srv_mount(&self->srv));
+	self->fd = open_file(&self->srv, O_RDWR);
+	ASSERT_GE(self->fd, 0) {
+		TH_LOG("open: %s", strerror(errno));
+	}
+	fill(want, SZ_4K, self->seed, POISON);
+	ASSERT_EQ((ssize_t)SZ_4K, pwrite(self->fd, want, SZ_4K, POISON));
+	fill(want, SZ_4K, self->seed, OTHER);
+	ASSERT_EQ((ssize_t)SZ_4K, pwrite(self->fd, want, SZ_4K, OTHER));
+	ASSERT_EQ((ssize_t)SZ_4K, pread(self->fd, buf, SZ_4K, OTHER));
+	ASSERT_EQ(0, memcmp(buf, want, SZ_4K));
+
+	self->kmsg = kmsg_open();
+	ASSERT_GE(self->kmsg, 0) {
+		TH_LOG("/dev/kmsg: %s", strerror(errno));
+	}
+
+	/* A process that maps the page and asked for early kill. */
+	ASSERT_EQ(0, pipe(pipe_ready));
+	ASSERT_EQ(0, pipe(pipe_wait));
+	bypid = start_child(BYSTANDER, self->fd, self->seed, by,
+			    pipe_ready[1], pipe_wait[0]);
+	ASSERT_GT(bypid, 0);
+	close(pipe_ready[1]);
+	close(pipe_wait[0]);
+	EXPECT_EQ(1, read(pipe_ready[0], &c, 1));
+	close(pipe_ready[0]);
+
+	/* The failure, injected by a process that maps and touched it. */
+	pid = start_child(INJECT, self->fd, self->seed, inj, -1, -1);
+	ASSERT_GT(pid, 0);
+	status = wait_child(pid);
+	close(pipe_wait[1]);
+	EXPECT_TRUE(inj->ready && inj->data_ok);
+	EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == CHILD_SIGNALLED) {
+		TH_LOG("injecting child: status %#x, madvise %d (%s)", status,
+		       inj->madv_ret, strerror(inj->madv_errno));
+	}
+	EXPECT_EQ(SIGBUS, inj->sig);
+	EXPECT_EQ(BUS_MCEERR_AR, inj->code);
+	EXPECT_EQ(inj->page, inj->addr);
+	EXPECT_EQ(12, inj->lsb);
+	/* madvise returned 0 before the signal was delivered. */
+	EXPECT_EQ(0, inj->madv_ret);
+
+	status = wait_child(bypid);
+	EXPECT_TRUE(by->ready && by->data_ok);
+	EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == CHILD_SIGNALLED) {
+		TH_LOG("early-kill child: status %#x, not signalled", status);
+	}
+	EXPECT_EQ(SIGBUS, by->sig);
+	EXPECT_EQ(BUS_MCEERR_AO, by->code);
+	EXPECT_EQ(by->page, by->addr);
+
+	/* The holder was told, once, about the right device range. */
+	kmsg_read(self->kmsg, self->log, KMSG_MAX);
+	log_excerpt(_metadata, self->log);
+	snprintf(expect, sizeof(expect), FAILURE_MSG "0x%lx+0x%lx", POISON,
+		 SZ_4K);
+	EXPECT_EQ(1, count_str(self->log, expect)) {
+		TH_LOG("expected once in the kernel log: \"%s\"", expect);
+	}
+	EXPECT_EQ(0, count_str(self->log, "WARNING"));
+	EXPECT_EQ(0, count_str(self->log, "BUG:"));
+	EXPECT_EQ(0, count_str(self->log, "Oops"));
+	EXPECT_EQ(0, count_str(self->log, "Call Trace"));
+
+	/* The whole device failed: the healthy page and the poisoned one. */
+	errno = 0;
+	EXPECT_EQ(-1, pread(self->fd, buf, SZ_4K, OTHER));
+	EXPECT_EQ(EHWPOISON, errno);
+	errno = 0;
+	EXPECT_EQ(-1, pread(self->fd, buf, SZ_4K, POISON));
+	EXPECT_EQ(EHWPOISON, errno);
+	errno = 0;
+	EXPECT_EQ(-1, pwrite(self->fd, want, SZ_4K, OTHER));
+	EXPECT_EQ(EHWPOISON, errno);
+
+	/* A new mapping faults SIGBUS (the mapping is refused, not read). */
+	pid = start_child(TOUCH, self->fd, self->seed, touch, -1, -1);
+	ASSERT_GT(pid, 0);
+	status = wait_child(pid);
+	EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == CHILD_SIGNALLED) {
+		TH_LOG("touching child: status %#x, no SIGBUS", status);
+	}
+	EXPECT_EQ(SIGBUS, touch->sig);
+	/* EHWPOISON from iomap_begin is VM_FAULT_HWPOISON: an MCE SIGBUS. */
+	EXPECT_EQ(BUS_MCEERR_AR, touch->code);
+	EXPECT_EQ(touch->page, touch->addr);
+	EXPECT_EQ(12, touch->lsb);
+	EXPECT_FALSE(touch->ready);
+
+	/* Unmount (not lazily), and a new server mounts the device. */
+	close(self->fd);
+	self->fd = -1;
+	EXPECT_EQ(0, umount2(self->srv.dir, 0)) {
+		TH_LOG("umount: %s", strerror(errno));
+	}
+	self->srv.mounted = 0;
+	srv_stop(&self->srv);
+
+	self->srv2.files = &mf_file;
+	self->srv2.nfiles = 1;
+	ASSERT_EQ(0, srv_mount(&self->srv2));
+	EXPECT_GT(self->srv2.backing_res, 0);
+	self->fd = open_file(&self->srv2, O_RDWR);
+	ASSERT_GE(self->fd, 0) {
+		TH_LOG("open after remount: %s", strerror(errno));
+	}
+	/* The healthy page kept its data; POISON is not touched again. */
+	fill(want, SZ_4K, self->seed, OTHER);
+	EXPECT_EQ((ssize_t)SZ_4K, pread(self->fd, buf, SZ_4K, OTHER));
+	EXPECT_EQ(0, memcmp(buf, want, SZ_4K));
+	EXPECT_EQ((ssize_t)SZ_4K, pwrite(self->fd, want, SZ_4K, OTHER));
+	pid = start_child(TOUCH, self->fd, self->seed, again, -1, -1);
+	ASSERT_GT(pid, 0);
+	status = wait_child(pid);
+	EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+		TH_LOG("child after remount: status %#x, signal %d code %d",
+		       status, again->sig, again->code);
+	}
+	EXPECT_TRUE(again->ready && again->data_ok);
+	close(self->fd);
+	self->fd = -1;
+	EXPECT_EQ(0, umount2(self->srv2.dir, 0)) {
+		TH_LOG("second umount: %s", strerror(errno));
+	}
+	self->srv2.mounted = 0;
+
+	kmsg_read(self->kmsg, self->log, KMSG_MAX);
+	log_excerpt(_metadata, self->log);
+	EXPECT_EQ(0, count_str(self->log, "WARNING"));
+	EXPECT_EQ(0, count_str(self->log, "BUG:"));
+	EXPECT_EQ(0, count_str(self->log, "Oops"));
+	EXPECT_EQ(0, count_str(self->log, "Call Trace"));
+}
+
+TEST_HARNESS_MAIN
