@@ -14,7 +14,7 @@
 //!
 //! Byte `X` of the file is byte `X` of the device. Accesses at or past `size` fail with `ENXIO`.
 //! Parsing fails with `EINVAL` for a malformed map and `ENODEV` for a missing device; mapping a
-//! device that reported a memory failure fails with `EIO`.
+//! device that reported a memory failure fails with `EHWPOISON`.
 
 use kernel::{
     fuse::iomap::{
