@@ -131,14 +131,14 @@ bench() {
 	(cd "$TOP" && "${NICE[@]}" cargo bench -q -p famfs-fmap --bench resolve) >"$out" ||
 		{ cat "$out" >&2; rm -f "$out"; die "cargo bench failed"; }
 	# Divan prints a tree: group lines, then "├─ ARG  fastest │ slowest │ median │ mean │ ...".
-	printf '%-18s %8s %12s %12s\n' shape extents median mean
+	printf '%-22s %8s %12s %12s\n' shape extents median mean
 	awk '
 		/^(├|╰)─ [a-z_]+ / { split($0, a, " "); shape = a[2]; next }
 		/^(│| )  (├|╰)─ [0-9]/ {
 			line = $0; sub(/^│/, " ", line)
 			split(line, f, "│"); split(f[1], a, " ")
 			gsub(/^ +| +$/, "", f[3]); gsub(/^ +| +$/, "", f[4])
-			printf "%-18s %8s %12s %12s\n", shape, a[2], f[3], f[4]
+			printf "%-22s %8s %12s %12s\n", shape, a[2], f[3], f[4]
 		}' "$out"
 	rm -f "$out"
 }

@@ -5,6 +5,10 @@
 //! Each benchmark parses one map, then resolves offsets drawn at random inside the file (a
 //! fixed pseudo-random sequence, so runs are comparable). The largest count is the most simple
 //! extents a blob of `FAMFS_FMAP_MAX_SIZE` holds.
+//!
+//! The `*_hot` variants draw the offsets from the first [`HOT`] extents only: the map's data
+//! stays in the CPU cache, so they show the cost of the arithmetic alone, which must not grow
+//! with the extent count. The others also pay the cache misses of a large map.
 
 #![allow(
     clippy::unwrap_used,
@@ -26,6 +30,8 @@ const COUNTS: &[usize] = &[
     100_000,
     (MAX_SIZE - HEADER_SIZE) / SIMPLE_EXT_SIZE,
 ];
+/// Extents the `*_hot` variants touch.
+const HOT: u64 = 64;
 /// Strips per interleaved extent.
 const STRIPS: usize = 8;
 /// Two MiB.
@@ -61,7 +67,12 @@ fn build(len: usize, write: impl FnOnce(&mut Writer<'_>)) -> Fmap {
 
 /// Resolves random offsets of `f` in a loop.
 fn run(b: Bencher<'_, '_>, f: &Fmap) {
-    let pos = offsets(f.file_size(), 1 << 16);
+    run_below(b, f, f.file_size());
+}
+
+/// Resolves random offsets below `window` of `f` in a loop.
+fn run_below(b: Bencher<'_, '_>, f: &Fmap, window: u64) {
+    let pos = offsets(window.min(f.file_size()), 1 << 16);
     let mut i = 0;
     b.bench_local(|| {
         i = (i + 1) & (pos.len() - 1);
@@ -69,42 +80,73 @@ fn run(b: Bencher<'_, '_>, f: &Fmap) {
     });
 }
 
-/// Simple extents, all 2 MiB: the shift path.
-#[divan::bench(args = COUNTS, max_time = 1)]
-fn simple_uniform(b: Bencher<'_, '_>, n: usize) {
+/// `n` simple extents, all 2 MiB: the shift path.
+fn uniform_map(n: usize) -> Fmap {
     let size = n as u64 * M2;
-    let f = build(HEADER_SIZE + n * SIMPLE_EXT_SIZE, |w| {
+    build(HEADER_SIZE + n * SIMPLE_EXT_SIZE, |w| {
         w.header(REG, EXT_SIMPLE, n as u32, size);
         for i in 0..n as u64 {
             w.simple(0, i * M2, M2);
         }
-    });
-    run(b, &f);
+    })
 }
 
-/// Simple extents of 2, 4 or 6 MiB: the binary search path.
+/// Simple extents, all 2 MiB: the shift path.
 #[divan::bench(args = COUNTS, max_time = 1)]
-fn simple_nonuniform(b: Bencher<'_, '_>, n: usize) {
+fn simple_uniform(b: Bencher<'_, '_>, n: usize) {
+    run(b, &uniform_map(n));
+}
+
+/// Simple extents, all 2 MiB, offsets in the first [`HOT`] extents.
+#[divan::bench(args = COUNTS, max_time = 1)]
+fn simple_uniform_hot(b: Bencher<'_, '_>, n: usize) {
+    run_below(b, &uniform_map(n), HOT * M2);
+}
+
+/// `n` simple extents of 2, 4 or 6 MiB: the search path.
+fn nonuniform_map(n: usize) -> Fmap {
     let lens: Vec<u64> = offsets(3, n).into_iter().map(|x| (x + 1) * M2).collect();
     let size: u64 = lens.iter().sum();
-    let f = build(HEADER_SIZE + n * SIMPLE_EXT_SIZE, |w| {
+    build(HEADER_SIZE + n * SIMPLE_EXT_SIZE, |w| {
         w.header(REG, EXT_SIMPLE, n as u32, size);
         let mut at = 0;
         for len in &lens {
             w.simple(0, at, *len);
             at += len;
         }
-    });
-    run(b, &f);
+    })
+}
+
+/// Simple extents of 2, 4 or 6 MiB: the search path.
+#[divan::bench(args = COUNTS, max_time = 1)]
+fn simple_nonuniform(b: Bencher<'_, '_>, n: usize) {
+    run(b, &nonuniform_map(n));
+}
+
+/// Simple extents of 2, 4 or 6 MiB, offsets in the first [`HOT`] extents (at least).
+#[divan::bench(args = COUNTS, max_time = 1)]
+fn simple_nonuniform_hot(b: Bencher<'_, '_>, n: usize) {
+    run_below(b, &nonuniform_map(n), HOT * 2 * M2);
 }
 
 /// Interleaved extents of 8 strips and 2 MiB chunks, `n` strips in all (`n / 8` extents).
 #[divan::bench(args = COUNTS, max_time = 1)]
 fn interleaved(b: Bencher<'_, '_>, n: usize) {
+    run(b, &interleaved_map(n));
+}
+
+/// Interleaved extents as in [`interleaved`], offsets in the first [`HOT`] strips' extents.
+#[divan::bench(args = COUNTS, max_time = 1)]
+fn interleaved_hot(b: Bencher<'_, '_>, n: usize) {
+    run_below(b, &interleaved_map(n), HOT * 4 * M2);
+}
+
+/// `n` strips in interleaved extents of 8 strips (fewer for small `n`) and 2 MiB chunks.
+fn interleaved_map(n: usize) -> Fmap {
     let nstrips = n.min(STRIPS);
     let nexts = (n / nstrips).min((MAX_SIZE - HEADER_SIZE) / ((nstrips + 1) * SIMPLE_EXT_SIZE));
     let nbytes = nstrips as u64 * 4 * M2;
-    let f = build(HEADER_SIZE + nexts * (nstrips + 1) * SIMPLE_EXT_SIZE, |w| {
+    build(HEADER_SIZE + nexts * (nstrips + 1) * SIMPLE_EXT_SIZE, |w| {
         w.header(REG, EXT_INTERLEAVE, nexts as u32, nexts as u64 * nbytes);
         let mut at = 0;
         for _ in 0..nexts {
@@ -114,6 +156,5 @@ fn interleaved(b: Bencher<'_, '_>, n: usize) {
                 at += 4 * M2;
             }
         }
-    });
-    run(b, &f);
+    })
 }
