@@ -221,6 +221,42 @@ mod tests {
         assert_eq!(failed, 0);
     }
 
+    /// A provider that exists only to test registration.
+    struct Twin;
+
+    #[vtable]
+    impl Provider for Twin {
+        const NAME: &'static CStr = c"famfs-kunit";
+        type Map = ();
+
+        fn parse(_table: &DeviceTable, _blob: &[u8]) -> Result<((), u64)> {
+            Err(EINVAL)
+        }
+
+        fn begin(
+            _map: &(),
+            _table: &DeviceTable,
+            _pos: u64,
+            _len: u64,
+            _flags: Flags,
+            _iomap: &mut IoMap,
+        ) -> Result {
+            Err(EIO)
+        }
+    }
+
+    /// A second provider of the same name is refused; the name is free again once dropped.
+    #[test]
+    fn duplicate_registration() -> Result {
+        let first = KBox::pin_init(Registration::<Twin>::register(), GFP_KERNEL)?;
+        let second = KBox::pin_init(Registration::<Twin>::register(), GFP_KERNEL);
+        assert!(matches!(second, Err(e) if e == EEXIST));
+        drop(first);
+        let third = KBox::pin_init(Registration::<Twin>::register(), GFP_KERNEL);
+        assert!(third.is_ok());
+        Ok(())
+    }
+
     /// The kernel storage hands out zeroed buffers of the requested length.
     #[test]
     fn kernel_storage() {
