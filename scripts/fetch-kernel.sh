@@ -28,10 +28,11 @@ if ! deb_ok; then
 	      -o Dir::Etc::Preferences=/dev/null -o Dir::Etc::PreferencesParts="$APT/etc/preferences.d"
 	      -o Dir::State="$APT" -o Dir::State::Lists="$APT/lists" -o Dir::State::status=/dev/null
 	      -o Dir::Cache="$APT" -o Dir::Cache::Archives="$APT/archives"
-	      -o APT::Architecture=amd64 -o Debug::NoLocking=1)
+	      -o APT::Architecture=amd64 -o APT::Sandbox::User=root -o Debug::NoLocking=1)
 	log "fetching $KPKG=$KPKG_VERSION"
-	apt-get "${opts[@]}" update -qq || die "private apt update for trixie-backports failed"
-	(cd "$FAMFS_CACHE/dl" && apt-get "${opts[@]}" download "$KPKG=$KPKG_VERSION") \
+	# stdout carries only the source path: apt's progress goes to stderr.
+	apt-get "${opts[@]}" update -qq >&2 || die "private apt update for trixie-backports failed"
+	(cd "$FAMFS_CACHE/dl" && apt-get "${opts[@]}" download "$KPKG=$KPKG_VERSION") >&2 \
 		|| die "apt-get download $KPKG=$KPKG_VERSION failed"
 	deb_ok || die "sha256 mismatch for $DEB (want $KPKG_SHA256)"
 fi
