@@ -13,7 +13,6 @@
 #include <endian.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <libgen.h>
 #include <limits.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -33,15 +32,12 @@
 
 #include "kselftest_harness.h"
 #include "../fuse_iomap/fuse_iomap_server.h"
+#include "../fuse_iomap/iomap_test_util.h"
 
 #define NDEVS		2
-#define SZ_4K		4096UL
-#define SZ_2M		(2UL << 20)
-#define SZ_1M		(1UL << 20)
 #define GUARD		SZ_4K		/* checked bytes around each extent */
 #define FNAME		"f"
 #define FINO		2		/* the server's first inode */
-#define TRACEFS		"/sys/kernel/tracing"
 #define MAX_EXTS	1024
 
 static const char *const dax_name[NDEVS] = { "dax0.0", "dax1.0" };
@@ -62,120 +58,17 @@ struct layout {
 	struct fext e[MAX_EXTS];
 };
 
-static int write_str(const char *path, const char *val)
-{
-	int fd = open(path, O_WRONLY | O_TRUNC);
-	ssize_t n;
-
-	if (fd < 0)
-		return -errno;
-	n = write(fd, val, strlen(val));
-	close(fd);
-	return n < 0 ? -errno : 0;
-}
-
-static void dax_driver(const char *name, char *buf, size_t len)
-{
-	char path[PATH_MAX], link[PATH_MAX];
-	ssize_t n;
-
-	buf[0] = '\0';
-	snprintf(path, sizeof(path), "/sys/bus/dax/devices/%s/driver", name);
-	n = readlink(path, link, sizeof(link) - 1);
-	if (n <= 0)
-		return;
-	link[n] = '\0';
-	snprintf(buf, len, "%s", basename(link));
-}
-
-/* Bind device @i to @drv (fsdev_dax or device_dax), as guest/lib.sh does. */
-static int dax_mode1(int i, const char *drv)
-{
-	char cur[64], path[PATH_MAX], dev[PATH_MAX];
-	int t;
-
-	dax_driver(dax_name[i], cur, sizeof(cur));
-	if (!strcmp(cur, drv))
-		return 0;
-	if (cur[0]) {
-		snprintf(path, sizeof(path), "/sys/bus/dax/drivers/%s/unbind",
-			 cur);
-		write_str(path, dax_name[i]);
-	}
-	snprintf(path, sizeof(path), "/sys/bus/dax/drivers/%s/new_id", drv);
-	write_str(path, dax_name[i]);
-	dax_driver(dax_name[i], cur, sizeof(cur));
-	if (strcmp(cur, drv)) {
-		snprintf(path, sizeof(path), "/sys/bus/dax/drivers/%s/bind",
-			 drv);
-		write_str(path, dax_name[i]);
-		dax_driver(dax_name[i], cur, sizeof(cur));
-	}
-	if (strcmp(cur, drv))
-		return -ENODEV;
-	snprintf(dev, sizeof(dev), "/dev/%s", dax_name[i]);
-	for (t = 0; t < 50 && access(dev, F_OK); t++)
-		usleep(100 * 1000);
-	return access(dev, F_OK) ? -ENOENT : 0;
-}
-
+/* Bind both devices to @drv (fsdev_dax or device_dax). */
 static int dax_mode(const char *drv)
 {
 	int i, ret;
 
 	for (i = 0; i < NDEVS; i++) {
-		ret = dax_mode1(i, drv);
+		ret = dax_bind(dax_name[i], drv);
 		if (ret)
 			return ret;
 	}
 	return 0;
-}
-
-static uint64_t dax_size(int i)
-{
-	char path[PATH_MAX], buf[64] = "";
-	ssize_t n;
-	int fd;
-
-	snprintf(path, sizeof(path), "/sys/bus/dax/devices/%s/size",
-		 dax_name[i]);
-	fd = open(path, O_RDONLY);
-	if (fd < 0)
-		return 0;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return 0;
-	buf[n] = '\0';
-	return strtoull(buf, NULL, 0);
-}
-
-/* A byte pattern that no earlier run or other offset can match. */
-static unsigned char pat(uint32_t seed, uint64_t off)
-{
-	uint64_t x = (off >> 3) * 0x9e3779b97f4a7c15ULL + seed;
-
-	return (x >> 29) ^ (x >> 45) ^ off;
-}
-
-static void fill(unsigned char *buf, size_t len, uint32_t seed, uint64_t off)
-{
-	size_t i;
-
-	for (i = 0; i < len; i++)
-		buf[i] = pat(seed, off + i);
-}
-
-/* Offset of the first byte differing from the pattern, or -1. */
-static long mismatch(const unsigned char *buf, size_t len, uint32_t seed,
-		     uint64_t off)
-{
-	size_t i;
-
-	for (i = 0; i < len; i++)
-		if (buf[i] != pat(seed, off + i))
-			return i;
-	return -1;
 }
 
 /* The fmap blob of @l, little-endian as the uapi header says. */
@@ -257,7 +150,7 @@ static int devs_map(struct devmaps *m)
 	if (ret)
 		return ret;
 	for (i = 0; i < NDEVS; i++) {
-		m->size[i] = dax_size(i);
+		m->size[i] = dax_size(dax_name[i]);
 		m->fd[i] = open(dax_dev[i], O_RDWR);
 		if (m->fd[i] < 0)
 			return -errno;
@@ -351,63 +244,6 @@ static int guards_check(const struct layout *l, struct devmaps *m,
 	return -1;
 }
 
-/* Bytes of [addr, addr + len) mapped by present pages with all of @cats. */
-static long scan_bytes(void *addr, size_t len, unsigned long cats)
-{
-	struct page_region regs[64];
-	struct pm_scan_arg arg = {
-		.size = sizeof(arg),
-		.start = (uintptr_t)addr,
-		.end = (uintptr_t)addr + len,
-		.vec = (uintptr_t)regs,
-		.vec_len = 64,
-		.category_mask = cats,
-		.return_mask = cats,
-	};
-	long n, i, bytes = 0;
-	int fd;
-
-	fd = open("/proc/self/pagemap", O_RDONLY);
-	if (fd < 0)
-		return -errno;
-	n = ioctl(fd, PAGEMAP_SCAN, &arg);
-	close(fd);
-	if (n < 0)
-		return -errno;
-	for (i = 0; i < n; i++)
-		bytes += regs[i].end - regs[i].start;
-	return bytes;
-}
-
-static int trace_pmd(int on)
-{
-	if (access(TRACEFS "/events/fs_dax", F_OK))
-		mount("tracefs", TRACEFS, "tracefs", 0, NULL);
-	if (on && write_str(TRACEFS "/trace", ""))
-		return -errno;
-	return write_str(TRACEFS "/events/fs_dax/dax_pmd_fault_done/enable",
-			 on ? "1" : "0");
-}
-
-/* dax_pmd_fault_done events of the test file that mapped a PMD (NOPAGE). */
-static int trace_pmd_count(void)
-{
-	char line[1024], tag[32];
-	int n = 0;
-	FILE *f;
-
-	snprintf(tag, sizeof(tag), " ino %#x ", FINO);
-	f = fopen(TRACEFS "/trace", "r");
-	if (!f)
-		return -errno;
-	while (fgets(line, sizeof(line), f))
-		if (strstr(line, "dax_pmd_fault_done") && strstr(line, tag) &&
-		    strstr(line, "NOPAGE") && !strstr(line, "FALLBACK"))
-			n++;
-	fclose(f);
-	return n;
-}
-
 FIXTURE(famfs)
 {
 	struct srv srv;
@@ -441,7 +277,7 @@ FIXTURE_SETUP(famfs)
 	}
 	ASSERT_EQ(0, dax_mode("fsdev_dax"));
 	for (i = 0; i < NDEVS; i++) {
-		self->devsize[i] = dax_size(i);
+		self->devsize[i] = dax_size(dax_name[i]);
 		ASSERT_GE(self->devsize[i], 256UL << 20) {
 			TH_LOG("%s: size %llu", dax_dev[i],
 			       (unsigned long long)self->devsize[i]);
@@ -473,14 +309,6 @@ static void set_layout(struct __test_metadata *_metadata,
 	self->file.size = self->l.file_size;
 }
 
-static int open_file(FIXTURE_DATA(famfs) * self, int flags)
-{
-	char path[PATH_MAX];
-
-	srv_path(&self->srv, FNAME, path, sizeof(path));
-	return open(path, flags);
-}
-
 /* Guard the extents of self->l, mount and open the file read-write. */
 static void setup_file(struct __test_metadata *_metadata,
 		       FIXTURE_DATA(famfs) * self)
@@ -493,7 +321,7 @@ static void setup_file(struct __test_metadata *_metadata,
 	ASSERT_EQ(0, devs_unmap(&m));
 	set_layout(_metadata, self);
 	ASSERT_EQ(0, srv_mount(&self->srv));
-	self->fd = open_file(self, O_RDWR);
+	self->fd = srv_open_file(&self->srv, FNAME, O_RDWR);
 	ASSERT_GE(self->fd, 0) {
 		TH_LOG("open: %s", strerror(errno));
 	}
@@ -667,7 +495,7 @@ TEST_F(famfs, striped_4k_pte)
 	setup_file(_metadata, self);
 	ASSERT_EQ(0, trace_pmd(1));
 	write_mmap(_metadata, self);
-	EXPECT_EQ(0, trace_pmd_count());
+	EXPECT_EQ(0, trace_pmd_count(FINO));
 	trace_pmd(0);
 	present = scan_bytes(self->map, self->maplen, PAGE_IS_PRESENT);
 	huge = scan_bytes(self->map, self->maplen,
@@ -681,7 +509,6 @@ TEST_F(famfs, striped_4k_pte)
 TEST_F(famfs, striped_2m_pmd)
 {
 	long huge;
-	size_t o;
 	int pmds;
 
 	self->l.chunk = SZ_2M;
@@ -694,10 +521,8 @@ TEST_F(famfs, striped_2m_pmd)
 	map_file(_metadata, self);
 	/* Read faults first: one PMD per 2 MiB chunk. */
 	ASSERT_EQ(0, trace_pmd(1));
-	for (o = 0; o < self->maplen; o += SZ_4K)
-		__atomic_load_n((unsigned char *)self->map + o,
-				__ATOMIC_RELAXED);
-	pmds = trace_pmd_count();
+	touch_read(self->map, self->maplen);
+	pmds = trace_pmd_count(FINO);
 	trace_pmd(0);
 	EXPECT_EQ((int)(self->l.nbytes / SZ_2M), pmds);
 	fill(self->map, self->l.file_size, self->seed, 0);
@@ -730,7 +555,7 @@ TEST_F(famfs, large_map)
 	EXPECT_EQ(1UL, self->srv.getmap_short);
 	EXPECT_EQ(self->file.blob_len, self->srv.getmap_offer);
 	write_io(_metadata, self);
-	fd = open_file(self, O_RDONLY);
+	fd = srv_open_file(&self->srv, FNAME, O_RDONLY);
 	EXPECT_GE(fd, 0);
 	close(fd);
 	EXPECT_EQ(1, srv_count(&self->srv, FUSE_IOMAP_GETMAP) -
@@ -833,7 +658,7 @@ TEST_F(famfs, rejected_maps)
 			break;
 		}
 		getmaps = srv_count(&self->srv, FUSE_IOMAP_GETMAP);
-		fd = open_file(self, O_RDWR);
+		fd = srv_open_file(&self->srv, FNAME, O_RDWR);
 		err = errno;
 		EXPECT_EQ(-1, fd) {
 			TH_LOG("%s: accepted", bad[i].name);
@@ -855,7 +680,7 @@ TEST_F(famfs, rejected_maps)
 	bad_layout(self, GOOD);
 	set_layout(_metadata, self);
 	getmaps = srv_count(&self->srv, FUSE_IOMAP_GETMAP);
-	self->fd = open_file(self, O_RDWR);
+	self->fd = srv_open_file(&self->srv, FNAME, O_RDWR);
 	ASSERT_GE(self->fd, 0) {
 		TH_LOG("valid map after rejections: %s", strerror(errno));
 	}
@@ -871,7 +696,7 @@ TEST_F(famfs, rejected_maps)
 	EXPECT_EQ(-1, mismatch(buf, sizeof(buf), self->seed, SZ_1M));
 	bad_layout(self, BAD_DEVICE);
 	set_layout(_metadata, self);
-	fd = open_file(self, O_RDONLY);
+	fd = srv_open_file(&self->srv, FNAME, O_RDONLY);
 	EXPECT_GE(fd, 0);
 	if (fd >= 0)
 		close(fd);

@@ -10,7 +10,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <libgen.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdint.h>
@@ -31,15 +30,11 @@
 
 #include "kselftest_harness.h"
 #include "fuse_iomap_server.h"
+#include "iomap_test_util.h"
 
 #define DAX_NAME	"dax0.0"
 #define DAX_DEV		"/dev/" DAX_NAME
-#define PROVIDER_MOD	"fuse_iomap_test_provider"
-#define PROVIDER_KO	"/famfs/" PROVIDER_MOD ".ko"
-#define SZ_4K		4096UL
-#define SZ_2M		(2UL << 20)
 #define FUSECTL		"/sys/fs/fuse/connections"
-#define TRACEFS		"/sys/kernel/tracing"
 
 /* The errnos fs/fuse/iomap_dax.c and the identity provider document. */
 #define E_NOT_CHRDEV	ENODEV		/* BACKING_OPEN of a non-chardev */
@@ -54,169 +49,10 @@
 #define E_MAP_DEVICE	ENODEV		/* map names a missing device */
 #define E_MAP_INVALID	EINVAL		/* malformed or too large map */
 
-static int write_str(const char *path, const char *val)
-{
-	int fd = open(path, O_WRONLY | O_TRUNC);
-	ssize_t n;
-
-	if (fd < 0)
-		return -errno;
-	n = write(fd, val, strlen(val));
-	close(fd);
-	return n < 0 ? -errno : 0;
-}
-
-static void dax_driver(char *buf, size_t len)
-{
-	char link[PATH_MAX];
-	ssize_t n;
-
-	buf[0] = '\0';
-	n = readlink("/sys/bus/dax/devices/" DAX_NAME "/driver", link,
-		     sizeof(link) - 1);
-	if (n <= 0)
-		return;
-	link[n] = '\0';
-	snprintf(buf, len, "%s", basename(link));
-}
-
-/* Bind the device to @drv (fsdev_dax or device_dax), as guest/lib.sh does. */
+/* Bind the device to @drv (fsdev_dax or device_dax). */
 static int dax_mode(const char *drv)
 {
-	char cur[64], path[PATH_MAX];
-	int i;
-
-	dax_driver(cur, sizeof(cur));
-	if (!strcmp(cur, drv))
-		return 0;
-	if (cur[0]) {
-		snprintf(path, sizeof(path), "/sys/bus/dax/drivers/%s/unbind",
-			 cur);
-		write_str(path, DAX_NAME);
-	}
-	snprintf(path, sizeof(path), "/sys/bus/dax/drivers/%s/new_id", drv);
-	write_str(path, DAX_NAME);
-	dax_driver(cur, sizeof(cur));
-	if (strcmp(cur, drv)) {
-		snprintf(path, sizeof(path), "/sys/bus/dax/drivers/%s/bind",
-			 drv);
-		write_str(path, DAX_NAME);
-		dax_driver(cur, sizeof(cur));
-	}
-	if (strcmp(cur, drv))
-		return -ENODEV;
-	for (i = 0; i < 50 && access(DAX_DEV, F_OK); i++)
-		usleep(100 * 1000);
-	return access(DAX_DEV, F_OK) ? -ENOENT : 0;
-}
-
-static int provider_loaded(void)
-{
-	return !access("/sys/module/" PROVIDER_MOD, F_OK);
-}
-
-static int provider_load(void)
-{
-	int fd, ret;
-
-	if (provider_loaded())
-		return 0;
-	fd = open(PROVIDER_KO, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	ret = syscall(SYS_finit_module, fd, "", 0);
-	close(fd);
-	return ret ? -errno : 0;
-}
-
-static int provider_unload(void)
-{
-	return syscall(SYS_delete_module, PROVIDER_MOD, O_NONBLOCK) ? errno : 0;
-}
-
-/* A byte pattern that no earlier run or other offset can match. */
-static unsigned char pat(uint32_t seed, uint64_t off)
-{
-	uint64_t x = (off >> 3) * 0x9e3779b97f4a7c15ULL + seed;
-
-	return (x >> 29) ^ (x >> 45) ^ off;
-}
-
-static void fill(unsigned char *buf, size_t len, uint32_t seed, uint64_t off)
-{
-	size_t i;
-
-	for (i = 0; i < len; i++)
-		buf[i] = pat(seed, off + i);
-}
-
-/* Offset of the first byte differing from the pattern, or -1. */
-static long mismatch(const unsigned char *buf, size_t len, uint32_t seed,
-		     uint64_t off)
-{
-	size_t i;
-
-	for (i = 0; i < len; i++)
-		if (buf[i] != pat(seed, off + i))
-			return i;
-	return -1;
-}
-
-/* Bytes of [addr, addr + len) mapped by present pages with all of @cats. */
-static long scan_bytes(void *addr, size_t len, unsigned long cats)
-{
-	struct page_region regs[64];
-	struct pm_scan_arg arg = {
-		.size = sizeof(arg),
-		.start = (uintptr_t)addr,
-		.end = (uintptr_t)addr + len,
-		.vec = (uintptr_t)regs,
-		.vec_len = 64,
-		.category_mask = cats,
-		.return_mask = cats,
-	};
-	long n, i, bytes = 0;
-	int fd;
-
-	fd = open("/proc/self/pagemap", O_RDONLY);
-	if (fd < 0)
-		return -errno;
-	n = ioctl(fd, PAGEMAP_SCAN, &arg);
-	close(fd);
-	if (n < 0)
-		return -errno;
-	for (i = 0; i < n; i++)
-		bytes += regs[i].end - regs[i].start;
-	return bytes;
-}
-
-static int trace_pmd(int on)
-{
-	if (access(TRACEFS "/events/fs_dax", F_OK))
-		mount("tracefs", TRACEFS, "tracefs", 0, NULL);
-	if (on && write_str(TRACEFS "/trace", ""))
-		return -errno;
-	return write_str(TRACEFS "/events/fs_dax/dax_pmd_fault_done/enable",
-			 on ? "1" : "0");
-}
-
-/* dax_pmd_fault_done events of inode @ino that mapped a PMD (NOPAGE). */
-static int trace_pmd_count(uint64_t ino)
-{
-	char line[1024], tag[32];
-	int n = 0;
-	FILE *f;
-
-	snprintf(tag, sizeof(tag), " ino %#llx ", (unsigned long long)ino);
-	f = fopen(TRACEFS "/trace", "r");
-	if (!f)
-		return -errno;
-	while (fgets(line, sizeof(line), f))
-		if (strstr(line, "dax_pmd_fault_done") && strstr(line, tag) &&
-		    strstr(line, "NOPAGE") && !strstr(line, "FALLBACK"))
-			n++;
-	fclose(f);
-	return n;
+	return dax_bind(DAX_NAME, drv);
 }
 
 static long minflt(void)
@@ -225,33 +61,6 @@ static long minflt(void)
 
 	getrusage(RUSAGE_SELF, &ru);
 	return ru.ru_minflt;
-}
-
-/* Read and write every page of a mapping: @len / 4 KiB PTE or fewer PMDs. */
-static unsigned long touch(void *map, size_t len)
-{
-	unsigned char *p = map, c;
-	unsigned long sum = 0;
-	size_t off;
-
-	for (off = 0; off < len; off += SZ_4K) {
-		c = __atomic_load_n(p + off, __ATOMIC_RELAXED);
-		__atomic_store_n(p + off, c, __ATOMIC_RELAXED);
-		sum += c;
-	}
-	return sum;
-}
-
-/* Read every page of a mapping. */
-static unsigned long touch_read(void *map, size_t len)
-{
-	unsigned char *p = map;
-	unsigned long sum = 0;
-	size_t off;
-
-	for (off = 0; off < len; off += SZ_4K)
-		sum += __atomic_load_n(p + off, __ATOMIC_RELAXED);
-	return sum;
 }
 
 /* Log the requests the server received since @snap. */
@@ -352,20 +161,12 @@ FIXTURE_TEARDOWN(iomap)
 	EXPECT_EQ(0, provider_load());
 }
 
-static int open_file(struct srv *s, const char *name, int flags)
-{
-	char path[PATH_MAX];
-
-	srv_path(s, name, path, sizeof(path));
-	return open(path, flags);
-}
-
 /* Mount, open @name read-write and check that the map was fetched. */
 static void mount_open(struct __test_metadata *_metadata,
 		       FIXTURE_DATA(iomap) * self, const char *name)
 {
 	ASSERT_EQ(0, srv_mount(self->srv));
-	self->fd = open_file(self->srv, name, O_RDWR);
+	self->fd = srv_open_file(self->srv, name, O_RDWR);
 	ASSERT_GE(self->fd, 0) {
 		TH_LOG("open %s: %s", name, strerror(errno));
 	}
@@ -488,7 +289,7 @@ TEST_F(iomap, size_fixed)
 	EXPECT_EQ(E_TRUNCATE, errno);
 	EXPECT_EQ(-1, fallocate(self->fd, 0, 0, FILE_B_SIZE + SZ_4K));
 	EXPECT_EQ(E_FALLOCATE, errno);
-	EXPECT_EQ(-1, open_file(self->srv, FILE_B, O_RDWR | O_TRUNC));
+	EXPECT_EQ(-1, srv_open_file(self->srv, FILE_B, O_RDWR | O_TRUNC));
 	EXPECT_EQ(E_TRUNCATE, errno);
 	/* A write across EOF stops at EOF. */
 	EXPECT_EQ((ssize_t)SZ_4K, pwrite(self->fd, buf, sizeof(buf),
@@ -531,7 +332,7 @@ TEST_F(iomap, pmd_and_pte_faults)
 	self->map = MAP_FAILED;
 	close(self->fd);
 
-	self->fd = open_file(self->srv, FILE_B, O_RDWR);
+	self->fd = srv_open_file(self->srv, FILE_B, O_RDWR);
 	ASSERT_GE(self->fd, 0);
 	self->seed++;
 	map_file(_metadata, self, FILE_B_SIZE);
@@ -575,10 +376,11 @@ TEST_F(iomap, one_getmap_no_requests)
 	ASSERT_EQ(0, srv_mount(self->srv));
 	opens = srv_count(self->srv, FUSE_OPEN);
 	for (i = 0; i < 20; i++) {
-		fd = open_file(self->srv, FILE_A, i & 1 ? O_RDONLY : O_RDWR);
+		fd = srv_open_file(self->srv, FILE_A,
+				   i & 1 ? O_RDONLY : O_RDWR);
 		ASSERT_GE(fd, 0);
 		close(fd);
-		fd = open_file(self->srv, FILE_C, O_RDWR);
+		fd = srv_open_file(self->srv, FILE_C, O_RDWR);
 		ASSERT_GE(fd, 0);
 		close(fd);
 	}
@@ -587,7 +389,7 @@ TEST_F(iomap, one_getmap_no_requests)
 	EXPECT_EQ(0, self->srv->fh_mismatch);
 	EXPECT_GE(self->srv->getmap_offer, (uint32_t)sizeof(struct identity_map));
 
-	self->fd = open_file(self->srv, FILE_C, O_RDWR);
+	self->fd = srv_open_file(self->srv, FILE_C, O_RDWR);
 	ASSERT_GE(self->fd, 0);
 	map_file(_metadata, self, FILE_C_SIZE);
 
@@ -756,7 +558,7 @@ TEST_F(iomap, getmap_rejected)
 	self->srv->map_error = EIO;
 	for (i = 0; i < ARRAY_SIZE(bad); i++) {
 		self->srv->map_mode = bad[i].mode;
-		fd = open_file(self->srv, FILE_A, O_RDWR);
+		fd = srv_open_file(self->srv, FILE_A, O_RDWR);
 		err = errno;
 		EXPECT_EQ(-1, fd);
 		EXPECT_EQ(bad[i].err, err) {
@@ -767,7 +569,7 @@ TEST_F(iomap, getmap_rejected)
 		EXPECT_EQ(i + 1, srv_count(self->srv, FUSE_IOMAP_GETMAP));
 	}
 	self->srv->map_mode = MAP_OK;
-	self->fd = open_file(self->srv, FILE_A, O_RDWR);
+	self->fd = srv_open_file(self->srv, FILE_A, O_RDWR);
 	ASSERT_GE(self->fd, 0);
 	EXPECT_EQ(i + 1, srv_count(self->srv, FUSE_IOMAP_GETMAP));
 	fill(buf, sizeof(buf), self->seed, SZ_2M);
@@ -779,7 +581,7 @@ TEST_F(iomap, getmap_rejected)
 	EXPECT_EQ(-1, mismatch(buf, sizeof(buf), self->seed, SZ_2M));
 	/* Now cached: a bad reply would not even be asked for. */
 	self->srv->map_mode = MAP_BAD_DEVICE;
-	fd = open_file(self->srv, FILE_A, O_RDONLY);
+	fd = srv_open_file(self->srv, FILE_A, O_RDONLY);
 	EXPECT_GE(fd, 0);
 	if (fd >= 0)
 		close(fd);
@@ -830,7 +632,7 @@ TEST_F(iomap, abort_while_mapped)
 	srv_stop(self->srv);
 
 	ASSERT_EQ(0, srv_mount(self->srv2));
-	self->fd = open_file(self->srv2, FILE_A, O_RDWR);
+	self->fd = srv_open_file(self->srv2, FILE_A, O_RDWR);
 	ASSERT_GE(self->fd, 0);
 }
 
@@ -858,7 +660,7 @@ TEST_F(iomap, server_killed_while_mapped)
 	close(pfd[0]);
 	self->foreign = 1;
 	ASSERT_EQ('y', ok);
-	self->fd = open_file(self->srv, FILE_A, O_RDWR);
+	self->fd = srv_open_file(self->srv, FILE_A, O_RDWR);
 	ASSERT_GE(self->fd, 0);
 	map_file(_metadata, self, FILE_A_SIZE);
 	touch(self->map, FILE_A_SIZE);
@@ -875,7 +677,7 @@ TEST_F(iomap, server_killed_while_mapped)
 	EXPECT_EQ(0, srv_umount(self->srv));
 
 	ASSERT_EQ(0, srv_mount(self->srv2));
-	self->fd = open_file(self->srv2, FILE_A, O_RDWR);
+	self->fd = srv_open_file(self->srv2, FILE_A, O_RDWR);
 	ASSERT_GE(self->fd, 0);
 }
 
@@ -901,7 +703,7 @@ TEST_F(iomap, provider_pinned)
 	ASSERT_EQ(0, provider_load());
 	srv_init(self->srv2, DAX_DEV);
 	ASSERT_EQ(0, srv_mount(self->srv2));
-	self->fd = open_file(self->srv2, FILE_A, O_RDWR);
+	self->fd = srv_open_file(self->srv2, FILE_A, O_RDWR);
 	ASSERT_GE(self->fd, 0);
 }
 

@@ -19,7 +19,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <libgen.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdint.h>
@@ -28,6 +27,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <linux/fs.h>	/* before sys/mount.h, which redefines */
 #include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
@@ -36,14 +36,10 @@
 
 #include "kselftest_harness.h"
 #include "fuse_iomap_server.h"
+#include "iomap_test_util.h"
 
 #define DAX_NAME	"dax1.0"
 #define DAX_DEV		"/dev/" DAX_NAME
-#define DAX_SYS		"/sys/bus/dax/devices/" DAX_NAME
-#define PROVIDER_MOD	"fuse_iomap_test_provider"
-#define PROVIDER_KO	"/famfs/" PROVIDER_MOD ".ko"
-#define SZ_4K		4096UL
-#define SZ_1M		(1UL << 20)
 
 /*
  * The identity provider maps file offset X to device offset X.  The file
@@ -96,112 +92,6 @@ static void catch_sigbus(struct report *rep)
 
 	child_rep = rep;
 	sigaction(SIGBUS, &sa, NULL);
-}
-
-/* A byte pattern that no earlier run or other offset can match. */
-static unsigned char pat(uint32_t seed, uint64_t off)
-{
-	uint64_t x = (off >> 3) * 0x9e3779b97f4a7c15ULL + seed;
-
-	return (unsigned char)(x >> 56) ^ (unsigned char)off;
-}
-
-static void fill(unsigned char *buf, size_t len, uint32_t seed, uint64_t off)
-{
-	size_t i;
-
-	for (i = 0; i < len; i++)
-		buf[i] = pat(seed, off + i);
-}
-
-static int matches(const unsigned char *buf, size_t len, uint32_t seed,
-		   uint64_t off)
-{
-	size_t i;
-
-	for (i = 0; i < len; i++)
-		if (buf[i] != pat(seed, off + i))
-			return 0;
-	return 1;
-}
-
-static int write_str(const char *path, const char *val)
-{
-	int fd = open(path, O_WRONLY | O_TRUNC);
-	ssize_t n;
-
-	if (fd < 0)
-		return -errno;
-	n = write(fd, val, strlen(val));
-	close(fd);
-	return n < 0 ? -errno : 0;
-}
-
-static void dax_driver(char *buf, size_t len)
-{
-	char link[PATH_MAX];
-	ssize_t n;
-
-	buf[0] = '\0';
-	n = readlink(DAX_SYS "/driver", link, sizeof(link) - 1);
-	if (n <= 0)
-		return;
-	link[n] = '\0';
-	snprintf(buf, len, "%s", basename(link));
-}
-
-/* Bind the device to fsdev_dax if it is not, as guest/lib.sh does. */
-static int dax_fsdev(void)
-{
-	char cur[64], path[PATH_MAX];
-	int i;
-
-	dax_driver(cur, sizeof(cur));
-	if (!strcmp(cur, "fsdev_dax"))
-		return 0;
-	if (cur[0]) {
-		snprintf(path, sizeof(path), "/sys/bus/dax/drivers/%s/unbind",
-			 cur);
-		write_str(path, DAX_NAME);
-	}
-	write_str("/sys/bus/dax/drivers/fsdev_dax/new_id", DAX_NAME);
-	dax_driver(cur, sizeof(cur));
-	if (strcmp(cur, "fsdev_dax")) {
-		write_str("/sys/bus/dax/drivers/fsdev_dax/bind", DAX_NAME);
-		dax_driver(cur, sizeof(cur));
-	}
-	if (strcmp(cur, "fsdev_dax"))
-		return -ENODEV;
-	for (i = 0; i < 50 && access(DAX_DEV, F_OK); i++)
-		usleep(100 * 1000);
-	return access(DAX_DEV, F_OK) ? -ENOENT : 0;
-}
-
-static uint64_t dax_size(void)
-{
-	unsigned long long v = 0;
-	FILE *f = fopen(DAX_SYS "/size", "r");
-
-	if (!f)
-		return 0;
-	if (fscanf(f, "%llu", &v) != 1)
-		v = 0;
-	fclose(f);
-	return v;
-}
-
-static int provider_load(void)
-{
-	int fd, ret;
-
-	if (!access("/sys/module/" PROVIDER_MOD, F_OK))
-		return 0;
-	fd = open(PROVIDER_KO, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	ret = syscall(SYS_finit_module, fd, "", 0);
-	close(fd);
-	return ret ? -errno : 0;
 }
 
 /*
@@ -309,7 +199,7 @@ static void child(enum child_kind kind, int fd, uint32_t seed,
 	if (!p)
 		_exit(1);
 	rep->page = p;
-	rep->data_ok = matches(p, SZ_4K, seed, page);
+	rep->data_ok = mismatch(p, SZ_4K, seed, page) < 0;
 	if (kind == BYSTANDER &&
 	    prctl(PR_MCE_KILL, PR_MCE_KILL_SET, PR_MCE_KILL_EARLY, 0, 0))
 		_exit(2);
@@ -369,10 +259,10 @@ FIXTURE_SETUP(memfail)
 	ASSERT_EQ(0, provider_load()) {
 		TH_LOG("cannot load %s: %s", PROVIDER_KO, strerror(errno));
 	}
-	ASSERT_EQ(0, dax_fsdev());
-	ASSERT_GE(dax_size(), FILE_SIZE) {
+	ASSERT_EQ(0, dax_bind(DAX_NAME, "fsdev_dax"));
+	ASSERT_GE(dax_size(DAX_NAME), FILE_SIZE) {
 		TH_LOG("%s is %llu bytes", DAX_DEV,
-		       (unsigned long long)dax_size());
+		       (unsigned long long)dax_size(DAX_NAME));
 	}
 }
 
@@ -392,14 +282,6 @@ static const struct srv_file mf_file = {
 	.name = FILE_NAME,
 	.size = FILE_SIZE,		/* identity map, no blob */
 };
-
-static int open_file(struct srv *s, int flags)
-{
-	char path[PATH_MAX];
-
-	srv_path(s, FILE_NAME, path, sizeof(path));
-	return open(path, flags);
-}
 
 /* Print the records about the failure, for the report. */
 static void log_excerpt(struct __test_metadata *_metadata, const char *log)
@@ -433,7 +315,7 @@ TEST_F(memfail, poison_then_remount)
 	self->srv.files = &mf_file;
 	self->srv.nfiles = 1;
 	ASSERT_EQ(0, srv_mount(&self->srv));
-	self->fd = open_file(&self->srv, O_RDWR);
+	self->fd = srv_open_file(&self->srv, FILE_NAME, O_RDWR);
 	ASSERT_GE(self->fd, 0) {
 		TH_LOG("open: %s", strerror(errno));
 	}
@@ -537,7 +419,7 @@ TEST_F(memfail, poison_then_remount)
 	self->srv2.nfiles = 1;
 	ASSERT_EQ(0, srv_mount(&self->srv2));
 	EXPECT_GT(self->srv2.backing_res, 0);
-	self->fd = open_file(&self->srv2, O_RDWR);
+	self->fd = srv_open_file(&self->srv2, FILE_NAME, O_RDWR);
 	ASSERT_GE(self->fd, 0) {
 		TH_LOG("open after remount: %s", strerror(errno));
 	}

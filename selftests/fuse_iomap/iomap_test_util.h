@@ -1,0 +1,257 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Helpers the FUSE iomap-DAX guest tests share: sysfs writes, binding a DAX
+ * device to a driver, the test provider module, a byte pattern, the files of
+ * the test server, the PAGEMAP_SCAN ioctl and the fs_dax PMD fault events.
+ */
+#ifndef IOMAP_TEST_UTIL_H
+#define IOMAP_TEST_UTIL_H
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <linux/fs.h>	/* before sys/mount.h, which redefines */
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/syscall.h>
+
+#include "fuse_iomap_server.h"
+
+#define SZ_4K		4096UL
+#define SZ_1M		(1UL << 20)
+#define SZ_2M		(2UL << 20)
+#define TRACEFS		"/sys/kernel/tracing"
+#define PROVIDER_MOD	"fuse_iomap_test_provider"
+#define PROVIDER_KO	"/famfs/" PROVIDER_MOD ".ko"
+
+static inline int write_str(const char *path, const char *val)
+{
+	int fd = open(path, O_WRONLY | O_TRUNC);
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	n = write(fd, val, strlen(val));
+	close(fd);
+	return n < 0 ? -errno : 0;
+}
+
+/* The driver DAX device @name is bound to, or "" if none. */
+static inline void dax_driver(const char *name, char *buf, size_t len)
+{
+	char path[PATH_MAX], link[PATH_MAX];
+	ssize_t n;
+
+	buf[0] = '\0';
+	snprintf(path, sizeof(path), "/sys/bus/dax/devices/%s/driver", name);
+	n = readlink(path, link, sizeof(link) - 1);
+	if (n <= 0)
+		return;
+	link[n] = '\0';
+	snprintf(buf, len, "%s", basename(link));
+}
+
+/* Bind @name to @drv (fsdev_dax or device_dax), as guest/lib.sh does. */
+static inline int dax_bind(const char *name, const char *drv)
+{
+	char cur[64], path[PATH_MAX], dev[PATH_MAX];
+	int t;
+
+	dax_driver(name, cur, sizeof(cur));
+	if (!strcmp(cur, drv))
+		return 0;
+	if (cur[0]) {
+		snprintf(path, sizeof(path), "/sys/bus/dax/drivers/%s/unbind",
+			 cur);
+		write_str(path, name);
+	}
+	snprintf(path, sizeof(path), "/sys/bus/dax/drivers/%s/new_id", drv);
+	write_str(path, name);
+	dax_driver(name, cur, sizeof(cur));
+	if (strcmp(cur, drv)) {
+		snprintf(path, sizeof(path), "/sys/bus/dax/drivers/%s/bind",
+			 drv);
+		write_str(path, name);
+		dax_driver(name, cur, sizeof(cur));
+	}
+	if (strcmp(cur, drv))
+		return -ENODEV;
+	snprintf(dev, sizeof(dev), "/dev/%s", name);
+	for (t = 0; t < 50 && access(dev, F_OK); t++)
+		usleep(100 * 1000);
+	return access(dev, F_OK) ? -ENOENT : 0;
+}
+
+/* The size of DAX device @name in bytes, or 0. */
+static inline uint64_t dax_size(const char *name)
+{
+	char path[PATH_MAX], buf[64] = "";
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/sys/bus/dax/devices/%s/size", name);
+	fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	return strtoull(buf, NULL, 0);
+}
+
+static inline int provider_loaded(void)
+{
+	return !access("/sys/module/" PROVIDER_MOD, F_OK);
+}
+
+static inline int provider_load(void)
+{
+	int fd, ret;
+
+	if (provider_loaded())
+		return 0;
+	fd = open(PROVIDER_KO, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	ret = syscall(SYS_finit_module, fd, "", 0);
+	close(fd);
+	return ret ? -errno : 0;
+}
+
+static inline int provider_unload(void)
+{
+	return syscall(SYS_delete_module, PROVIDER_MOD, O_NONBLOCK) ? errno : 0;
+}
+
+/* A byte pattern that no earlier run or other offset can match. */
+static inline unsigned char pat(uint32_t seed, uint64_t off)
+{
+	uint64_t x = (off >> 3) * 0x9e3779b97f4a7c15ULL + seed;
+
+	return (x >> 29) ^ (x >> 45) ^ off;
+}
+
+static inline void fill(unsigned char *buf, size_t len, uint32_t seed,
+			uint64_t off)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		buf[i] = pat(seed, off + i);
+}
+
+/* Offset of the first byte differing from the pattern, or -1. */
+static inline long mismatch(const unsigned char *buf, size_t len,
+			    uint32_t seed, uint64_t off)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		if (buf[i] != pat(seed, off + i))
+			return i;
+	return -1;
+}
+
+/* Open file @name of the mount of @s. */
+static inline int srv_open_file(struct srv *s, const char *name, int flags)
+{
+	char path[PATH_MAX];
+
+	srv_path(s, name, path, sizeof(path));
+	return open(path, flags);
+}
+
+/* Read and write every page of a mapping: @len / 4 KiB PTE or fewer PMDs. */
+static inline unsigned long touch(void *map, size_t len)
+{
+	unsigned char *p = map, c;
+	unsigned long sum = 0;
+	size_t off;
+
+	for (off = 0; off < len; off += SZ_4K) {
+		c = __atomic_load_n(p + off, __ATOMIC_RELAXED);
+		__atomic_store_n(p + off, c, __ATOMIC_RELAXED);
+		sum += c;
+	}
+	return sum;
+}
+
+/* Read every page of a mapping. */
+static inline unsigned long touch_read(void *map, size_t len)
+{
+	unsigned char *p = map;
+	unsigned long sum = 0;
+	size_t off;
+
+	for (off = 0; off < len; off += SZ_4K)
+		sum += __atomic_load_n(p + off, __ATOMIC_RELAXED);
+	return sum;
+}
+
+/* Bytes of [addr, addr + len) mapped by present pages with all of @cats. */
+static inline long scan_bytes(void *addr, size_t len, unsigned long cats)
+{
+	struct page_region regs[64];
+	struct pm_scan_arg arg = {
+		.size = sizeof(arg),
+		.start = (uintptr_t)addr,
+		.end = (uintptr_t)addr + len,
+		.vec = (uintptr_t)regs,
+		.vec_len = 64,
+		.category_mask = cats,
+		.return_mask = cats,
+	};
+	long n, i, bytes = 0;
+	int fd;
+
+	fd = open("/proc/self/pagemap", O_RDONLY);
+	if (fd < 0)
+		return -errno;
+	n = ioctl(fd, PAGEMAP_SCAN, &arg);
+	close(fd);
+	if (n < 0)
+		return -errno;
+	for (i = 0; i < n; i++)
+		bytes += regs[i].end - regs[i].start;
+	return bytes;
+}
+
+/* Start (clearing the trace) or stop recording dax_pmd_fault_done. */
+static inline int trace_pmd(int on)
+{
+	if (access(TRACEFS "/events/fs_dax", F_OK))
+		mount("tracefs", TRACEFS, "tracefs", 0, NULL);
+	if (on && write_str(TRACEFS "/trace", ""))
+		return -errno;
+	return write_str(TRACEFS "/events/fs_dax/dax_pmd_fault_done/enable",
+			 on ? "1" : "0");
+}
+
+/* dax_pmd_fault_done events of inode @ino that mapped a PMD (NOPAGE). */
+static inline int trace_pmd_count(uint64_t ino)
+{
+	char line[1024], tag[32];
+	int n = 0;
+	FILE *f;
+
+	snprintf(tag, sizeof(tag), " ino %#llx ", (unsigned long long)ino);
+	f = fopen(TRACEFS "/trace", "r");
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f))
+		if (strstr(line, "dax_pmd_fault_done") && strstr(line, tag) &&
+		    strstr(line, "NOPAGE") && !strstr(line, "FALLBACK"))
+			n++;
+	fclose(f);
+	return n;
+}
+
+#endif /* IOMAP_TEST_UTIL_H */
