@@ -222,6 +222,17 @@ static void do_iomap_config(struct srv *s, struct fuse_in_header *ih)
 	}
 	memcpy(out.provider, s->provider, sizeof(out.provider));
 	out.ndevices = n;
+	switch (s->config_mode) {
+	case CONFIG_NO_DEVICES:
+		out.ndevices = 0;
+		break;
+	case CONFIG_TOO_MANY:
+		out.ndevices = FUSE_IOMAP_MAX_DEVICES + 1;
+		break;
+	case CONFIG_LONG_NAME:
+		memset(out.provider, 'x', sizeof(out.provider));
+		break;
+	}
 	reply(s, ih->unique, 0, &out,
 	      offsetof(struct fuse_iomap_config_out, backing_ids[n]));
 out:
@@ -261,6 +272,15 @@ static void do_getmap(struct srv *s, struct fuse_in_header *ih)
 		break;
 	case MAP_ERROR:
 		reply(s, ih->unique, -s->map_error, NULL, 0);
+		return;
+	case MAP_HUGE:
+		hdr.size = FUSE_IOMAP_MAP_MAX + 1;
+		reply(s, ih->unique, 0, &hdr, sizeof(hdr));
+		return;
+	case MAP_GROWS:
+		hdr.size = in->size + 4096;
+		s->getmap_short++;
+		reply(s, ih->unique, 0, &hdr, sizeof(hdr));
 		return;
 	}
 	if (f->blob) {

@@ -50,6 +50,16 @@ enum srv_map_mode {
 	MAP_TOO_BIG,	/* file_size beyond the end of the device */
 	MAP_SHORT,	/* a blob shorter than the provider's map */
 	MAP_ERROR,	/* an error reply (srv.map_error), for blobs too */
+	MAP_HUGE,	/* a map size above FUSE_IOMAP_MAP_MAX */
+	MAP_GROWS,	/* always a little more than the kernel offers */
+};
+
+/* How the server spoils its FUSE_IOMAP_CONFIG reply. */
+enum srv_config_mode {
+	CONFIG_OK,
+	CONFIG_NO_DEVICES,	/* ndevices == 0 */
+	CONFIG_TOO_MANY,	/* ndevices > FUSE_IOMAP_MAX_DEVICES */
+	CONFIG_LONG_NAME,	/* provider name without a NUL */
 };
 
 struct srv {
@@ -62,6 +72,7 @@ struct srv {
 	int id_delta;			/* added to the backing id in the reply */
 	int no_iomap;			/* do not accept FUSE_IOMAP_DAX at INIT */
 	int config_error;		/* if set, IOMAP_CONFIG fails with it */
+	int config_mode;		/* enum srv_config_mode */
 	const char *probe[SRV_MAX_PROBES]; /* BACKING_OPEN these at CONFIG */
 	int probe_unpriv;		/* ... and the device without caps */
 

@@ -507,6 +507,27 @@ TEST_F(iomap, unknown_provider)
 	ASSERT_EQ(0, srv_mount(self->srv2));
 }
 
+/* A malformed FUSE_IOMAP_CONFIG reply fails the mount and holds nothing. */
+TEST_F(iomap, malformed_config)
+{
+	static const enum srv_config_mode bad[] = {
+		CONFIG_NO_DEVICES, CONFIG_TOO_MANY, CONFIG_LONG_NAME,
+	};
+	unsigned int i;
+	int err;
+
+	for (i = 0; i < ARRAY_SIZE(bad); i++) {
+		srv_init(self->srv, DAX_DEV);
+		self->srv->config_mode = bad[i];
+		err = srv_mount(self->srv);
+		EXPECT_EQ(EINVAL, err) {
+			TH_LOG("config mode %d: %s", bad[i], strerror(err));
+		}
+		srv_stop(self->srv);
+	}
+	ASSERT_EQ(0, srv_mount(self->srv2));
+}
+
 /* A backing id that was never registered fails the mount. */
 TEST_F(iomap, unregistered_backing_id)
 {
@@ -544,14 +565,18 @@ TEST_F(iomap, getmap_rejected)
 	static const struct {
 		enum srv_map_mode mode;
 		int err;
+		int requests;
 	} bad[] = {
-		{ MAP_BAD_DEVICE, E_MAP_DEVICE },
-		{ MAP_TOO_BIG, E_MAP_INVALID },
-		{ MAP_SHORT, E_MAP_INVALID },
-		{ MAP_ERROR, EIO },		/* the server's error */
+		{ MAP_BAD_DEVICE, E_MAP_DEVICE, 1 },
+		{ MAP_TOO_BIG, E_MAP_INVALID, 1 },
+		{ MAP_SHORT, E_MAP_INVALID, 1 },
+		{ MAP_ERROR, EIO, 1 },		/* the server's error */
+		{ MAP_HUGE, E2BIG, 1 },		/* above FUSE_IOMAP_MAP_MAX */
+		{ MAP_GROWS, EIO, 2 },		/* larger than the second offer */
 	};
 	unsigned char buf[SZ_4K];
 	unsigned int i;
+	long requests = 0;
 	int fd, err;
 
 	ASSERT_EQ(0, srv_mount(self->srv));
@@ -566,12 +591,13 @@ TEST_F(iomap, getmap_rejected)
 		}
 		if (fd >= 0)
 			close(fd);
-		EXPECT_EQ(i + 1, srv_count(self->srv, FUSE_IOMAP_GETMAP));
+		requests += bad[i].requests;
+		EXPECT_EQ(requests, srv_count(self->srv, FUSE_IOMAP_GETMAP));
 	}
 	self->srv->map_mode = MAP_OK;
 	self->fd = srv_open_file(self->srv, FILE_A, O_RDWR);
 	ASSERT_GE(self->fd, 0);
-	EXPECT_EQ(i + 1, srv_count(self->srv, FUSE_IOMAP_GETMAP));
+	EXPECT_EQ(requests + 1, srv_count(self->srv, FUSE_IOMAP_GETMAP));
 	fill(buf, sizeof(buf), self->seed, SZ_2M);
 	ASSERT_EQ((ssize_t)sizeof(buf), pwrite(self->fd, buf, sizeof(buf),
 					       SZ_2M));
@@ -585,7 +611,7 @@ TEST_F(iomap, getmap_rejected)
 	EXPECT_GE(fd, 0);
 	if (fd >= 0)
 		close(fd);
-	EXPECT_EQ(i + 1, srv_count(self->srv, FUSE_IOMAP_GETMAP));
+	EXPECT_EQ(requests + 1, srv_count(self->srv, FUSE_IOMAP_GETMAP));
 }
 
 /*
