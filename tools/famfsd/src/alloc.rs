@@ -15,29 +15,83 @@ pub enum Owner {
     Entry(u64),
 }
 
-/// One slot per allocation unit of the device, recording who owns it.
+/// One slot per allocation unit of every device, recording who owns it.
 #[derive(Debug, Clone)]
 pub struct Bitmap {
     unit: u64,
-    bits: Vec<Owner>,
+    devs: Vec<Vec<Owner>>,
+}
+
+/// A pseudo-random sequence (xorshift64*) for the bucket order of strided allocation.
+#[derive(Debug, Clone)]
+pub struct Rng(u64);
+
+impl Rng {
+    /// A generator from `seed` (0 is replaced by a fixed nonzero value).
+    pub fn new(seed: u64) -> Self {
+        Rng(if seed == 0 {
+            0x9e37_79b9_7f4a_7c15
+        } else {
+            seed
+        })
+    }
+
+    /// A generator seeded from the system's random source.
+    pub fn from_entropy() -> Self {
+        let u = uuid::Uuid::new_v4().as_u128();
+        Rng::new((u as u64) ^ ((u >> 64) as u64))
+    }
+
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+
+    /// Shuffle `v` (Fisher-Yates).
+    pub fn shuffle<T>(&mut self, v: &mut [T]) {
+        for i in (1..v.len()).rev() {
+            let j = (self.next() % (i as u64 + 1)) as usize;
+            v.swap(i, j);
+        }
+    }
 }
 
 impl Bitmap {
-    /// A bitmap for `usable_size` bytes in units of `unit`, with `[0, meta_end)` reserved.
+    /// A bitmap for device 0 of `usable_size` bytes in units of `unit`, with
+    /// `[0, meta_end)` reserved.
     pub fn new(usable_size: u64, unit: u64, meta_end: u64) -> Self {
         let n = (usable_size / unit) as usize;
         let mut b = Bitmap {
             unit,
-            bits: vec![Owner::Free; n],
+            devs: vec![vec![Owner::Free; n]],
         };
         b.mark(&Extent::new(0, meta_end.min(usable_size)), Owner::Meta);
         b
     }
 
-    fn units(&self, e: &Extent) -> std::ops::Range<usize> {
+    /// Add a device of `size` bytes (all free) as the next device index.
+    pub fn add_device(&mut self, size: u64) {
+        self.devs
+            .push(vec![Owner::Free; (size / self.unit) as usize]);
+    }
+
+    /// Number of devices.
+    pub fn ndevices(&self) -> usize {
+        self.devs.len()
+    }
+
+    fn units(&self, e: &Extent) -> (usize, std::ops::Range<usize>) {
+        let d = usize::try_from(e.devindex).unwrap_or(usize::MAX);
+        let len = self.devs.get(d).map_or(0, |v| v.len());
         let first = (e.offset / self.unit) as usize;
         let last = e.end().div_ceil(self.unit) as usize;
-        first.min(self.bits.len())..last.min(self.bits.len())
+        (d, first.min(len)..last.min(len))
+    }
+
+    fn slots(&self, d: usize) -> &[Owner] {
+        self.devs.get(d).map_or(&[], |v| v.as_slice())
     }
 
     /// The allocation unit size.
@@ -49,13 +103,15 @@ impl Bitmap {
     /// their first owner; the first such conflict is returned with its device offset.
     pub fn mark(&mut self, e: &Extent, owner: Owner) -> Option<(Owner, u64)> {
         let mut conflict = None;
-        let r = self.units(e);
+        let (d, r) = self.units(e);
+        let unit = self.unit;
         let start = r.start;
-        for (i, b) in self.bits[r].iter_mut().enumerate() {
+        let slots = self.devs.get_mut(d)?;
+        for (i, b) in slots[r].iter_mut().enumerate() {
             if *b == Owner::Free {
                 *b = owner;
             } else if conflict.is_none() {
-                conflict = Some((*b, (start + i) as u64 * self.unit));
+                conflict = Some((*b, (start + i) as u64 * unit));
             }
         }
         conflict
@@ -64,10 +120,11 @@ impl Bitmap {
     /// The first conflict a file map would have, without marking anything.
     pub fn conflict(&self, m: &FileMap) -> Option<(Owner, u64)> {
         for e in m.extents() {
-            let r = self.units(e);
+            let (d, r) = self.units(e);
             let start = r.start;
-            if let Some(i) = self.bits[r].iter().position(|b| *b != Owner::Free) {
-                return Some((self.bits[start + i], (start + i) as u64 * self.unit));
+            let slots = self.slots(d);
+            if let Some(i) = slots[r].iter().position(|b| *b != Owner::Free) {
+                return Some((slots[start + i], (start + i) as u64 * self.unit));
             }
         }
         None
@@ -83,22 +140,44 @@ impl Bitmap {
         conflict
     }
 
-    /// Bytes free.
-    pub fn free_bytes(&self) -> u64 {
-        self.bits.iter().filter(|b| **b == Owner::Free).count() as u64 * self.unit
+    /// Give the units of a file map back (used when a cross-linked file is dropped).
+    pub fn release(&mut self, m: &FileMap, owner: Owner) {
+        for e in m.extents() {
+            let (d, r) = self.units(e);
+            if let Some(slots) = self.devs.get_mut(d) {
+                for b in &mut slots[r] {
+                    if *b == owner {
+                        *b = Owner::Free;
+                    }
+                }
+            }
+        }
     }
 
-    /// Free runs as (first unit, unit count), in address order.
-    fn free_runs(&self) -> Vec<(usize, usize)> {
+    /// Bytes free.
+    pub fn free_bytes(&self) -> u64 {
+        self.devs
+            .iter()
+            .flatten()
+            .filter(|b| **b == Owner::Free)
+            .count() as u64
+            * self.unit
+    }
+
+    /// Free runs of device `d` inside units `within` as (first unit, unit count), in
+    /// address order.
+    fn free_runs(&self, d: usize, within: std::ops::Range<usize>) -> Vec<(usize, usize)> {
+        let bits = self.slots(d);
+        let end = within.end.min(bits.len());
         let mut runs = Vec::new();
-        let mut i = 0;
-        while i < self.bits.len() {
-            if self.bits[i] != Owner::Free {
+        let mut i = within.start;
+        while i < end {
+            if bits[i] != Owner::Free {
                 i += 1;
                 continue;
             }
             let s = i;
-            while i < self.bits.len() && self.bits[i] == Owner::Free {
+            while i < end && bits[i] == Owner::Free {
                 i += 1;
             }
             runs.push((s, i - s));
@@ -106,11 +185,15 @@ impl Bitmap {
         runs
     }
 
-    fn take(&mut self, first: usize, n: usize, owner: Owner) -> Extent {
-        for b in &mut self.bits[first..first + n] {
+    fn take(&mut self, d: usize, first: usize, n: usize, owner: Owner) -> Extent {
+        for b in &mut self.devs[d][first..first + n] {
             *b = owner;
         }
-        Extent::new(first as u64 * self.unit, n as u64 * self.unit)
+        Extent {
+            devindex: d as u64,
+            offset: first as u64 * self.unit,
+            len: n as u64 * self.unit,
+        }
     }
 
     fn nospace(&self, path: &str, need: u64) -> Error {
@@ -122,8 +205,9 @@ impl Bitmap {
     }
 
     /// Allocate `bytes` (rounded up to the unit, at least one unit) as one contiguous
-    /// extent (first fit) owned by `owner`, or failing that as at most `max_extents` extents taken from the
-    /// largest free runs. Nothing is marked on failure.
+    /// extent (first fit, devices in index order) owned by `owner`, or failing that as at
+    /// most `max_extents` extents taken from the largest free runs. Nothing is marked on
+    /// failure.
     pub fn alloc_simple(
         &mut self,
         path: &str,
@@ -132,17 +216,24 @@ impl Bitmap {
         owner: Owner,
     ) -> Result<Vec<Extent>> {
         let need = bytes.div_ceil(self.unit).max(1) as usize;
-        let runs = self.free_runs();
-        if let Some(&(s, _)) = runs.iter().find(|r| r.1 >= need) {
-            return Ok(vec![self.take(s, need, owner)]);
+        let mut runs = Vec::new();
+        for d in 0..self.devs.len() {
+            runs.extend(
+                self.free_runs(d, 0..usize::MAX)
+                    .into_iter()
+                    .map(|(s, n)| (d, s, n)),
+            );
+        }
+        if let Some(&(d, s, _)) = runs.iter().find(|r| r.2 >= need) {
+            return Ok(vec![self.take(d, s, need, owner)]);
         }
         let mut by_size = runs;
-        by_size.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        by_size.sort_by(|a, b| b.2.cmp(&a.2).then((a.0, a.1).cmp(&(b.0, b.1))));
         let mut left = need;
         let mut picks = Vec::new();
-        for &(s, n) in by_size.iter().take(max_extents) {
+        for &(d, s, n) in by_size.iter().take(max_extents) {
             let k = n.min(left);
-            picks.push((s, k));
+            picks.push((d, s, k));
             left -= k;
             if left == 0 {
                 break;
@@ -154,12 +245,12 @@ impl Bitmap {
         picks.sort();
         Ok(picks
             .into_iter()
-            .map(|(s, k)| self.take(s, k, owner))
+            .map(|(d, s, k)| self.take(d, s, k, owner))
             .collect())
     }
 
     /// Allocate `nstrips` distinct contiguous strips of `strip_bytes` each (rounded up to
-    /// the unit). Nothing is marked on failure.
+    /// the unit), first fit. Nothing is marked on failure.
     pub fn alloc_strips(
         &mut self,
         path: &str,
@@ -171,11 +262,69 @@ impl Bitmap {
         let mut trial = self.clone();
         let mut strips = Vec::with_capacity(nstrips);
         for _ in 0..nstrips {
-            let run = trial.free_runs().into_iter().find(|r| r.1 >= per);
+            let run = (0..trial.devs.len()).find_map(|d| {
+                trial
+                    .free_runs(d, 0..usize::MAX)
+                    .into_iter()
+                    .find(|r| r.1 >= per)
+                    .map(|(s, _)| (d, s))
+            });
             match run {
-                Some((s, _)) => strips.push(trial.take(s, per, owner)),
+                Some((d, s)) => strips.push(trial.take(d, s, per, owner)),
                 None => return Err(self.nospace(path, (per * nstrips) as u64 * self.unit)),
             }
+        }
+        *self = trial;
+        Ok(strips)
+    }
+
+    /// Bucketed strided allocation, as famfs does it: every device is cut into `nbuckets`
+    /// equal buckets; the buckets are visited in random order and each strip is taken
+    /// first fit inside a bucket no other strip of the file uses, so the strips of a file
+    /// land in different regions of memory. Nothing is marked on failure.
+    pub fn alloc_strips_bucketed(
+        &mut self,
+        path: &str,
+        nstrips: usize,
+        strip_bytes: u64,
+        nbuckets: usize,
+        rng: &mut Rng,
+        owner: Owner,
+    ) -> Result<Vec<Extent>> {
+        if nbuckets < nstrips {
+            return Err(Error::Invalid(format!(
+                "{nbuckets} buckets cannot hold {nstrips} strips (need at least one bucket per strip)"
+            )));
+        }
+        let per = strip_bytes.div_ceil(self.unit).max(1) as usize;
+        let mut buckets = Vec::new();
+        for (d, slots) in self.devs.iter().enumerate() {
+            let bu = slots.len() / nbuckets;
+            if bu == 0 {
+                continue;
+            }
+            for b in 0..nbuckets {
+                let end = if b + 1 == nbuckets {
+                    slots.len()
+                } else {
+                    (b + 1) * bu
+                };
+                buckets.push((d, b * bu..end));
+            }
+        }
+        rng.shuffle(&mut buckets);
+        let mut trial = self.clone();
+        let mut strips = Vec::with_capacity(nstrips);
+        for (d, r) in buckets {
+            if strips.len() == nstrips {
+                break;
+            }
+            if let Some((s, _)) = trial.free_runs(d, r).into_iter().find(|x| x.1 >= per) {
+                strips.push(trial.take(d, s, per, owner));
+            }
+        }
+        if strips.len() < nstrips {
+            return Err(self.nospace(path, (per * nstrips) as u64 * self.unit));
         }
         *self = trial;
         Ok(strips)
@@ -240,5 +389,63 @@ mod tests {
         assert_eq!(before, 38 * MB);
         assert!(b.alloc_strips("g", 10, 4 * MB, Owner::Entry(0)).is_err());
         assert_eq!(b.free_bytes(), before);
+    }
+
+    #[test]
+    fn bucketed_strips_land_in_distinct_buckets() {
+        // 8 buckets of 64 MiB over a 512 MiB device.
+        let mut b = Bitmap::new(512 * MB, 2 * MB, 10 * MB);
+        let mut rng = Rng::new(7);
+        for round in 0..6 {
+            let s = b
+                .alloc_strips_bucketed("f", 4, 4 * MB, 8, &mut rng, Owner::Entry(round))
+                .unwrap();
+            let mut seen: Vec<u64> = s.iter().map(|e| e.offset / (64 * MB)).collect();
+            assert!(s
+                .iter()
+                .all(|e| e.offset / (64 * MB) == (e.end() - 1) / (64 * MB)));
+            seen.sort();
+            seen.dedup();
+            assert_eq!(seen.len(), 4, "round {round}: {s:?}");
+        }
+        let e = b
+            .alloc_strips_bucketed("g", 9, 2 * MB, 8, &mut rng, Owner::Entry(9))
+            .unwrap_err();
+        assert!(
+            e.to_string().contains("8 buckets cannot hold 9 strips"),
+            "{e}"
+        );
+        // Strips larger than a bucket cannot be placed: nothing is marked.
+        let before = b.free_bytes();
+        assert!(b
+            .alloc_strips_bucketed("h", 2, 128 * MB, 8, &mut rng, Owner::Entry(10))
+            .is_err());
+        assert_eq!(b.free_bytes(), before);
+    }
+
+    #[test]
+    fn second_device_is_used_and_tracked() {
+        let mut b = Bitmap::new(16 * MB, 2 * MB, 10 * MB);
+        b.add_device(8 * MB);
+        assert_eq!(b.ndevices(), 2);
+        let e = b.alloc_simple("f", 8 * MB, 1, Owner::Entry(0)).unwrap();
+        assert_eq!(
+            e,
+            vec![Extent {
+                devindex: 1,
+                offset: 0,
+                len: 8 * MB
+            }]
+        );
+        let s = b.alloc_strips("g", 2, 2 * MB, Owner::Entry(1)).unwrap();
+        assert_eq!((s[0].devindex, s[1].devindex), (0, 0));
+        let x = Extent {
+            devindex: 1,
+            offset: 4 * MB,
+            len: 2 * MB,
+        };
+        assert_eq!(b.mark(&x, Owner::Entry(2)), Some((Owner::Entry(0), 4 * MB)));
+        b.release(&FileMap::Simple(e), Owner::Entry(0));
+        assert_eq!(b.free_bytes(), 10 * MB);
     }
 }

@@ -50,6 +50,9 @@ pub enum Error {
         /// What is wrong with it.
         msg: String,
     },
+    /// A file that is not served (its extents collide with another file's).
+    #[error("{0}")]
+    BadFile(String),
     /// The log has no free entry left.
     #[error("log full: all {0} log entries are used")]
     LogFull(u64),
@@ -113,7 +116,10 @@ impl Error {
         use errno::*;
         match self {
             Error::Io { source, .. } => source.raw_os_error().unwrap_or(EIO),
-            Error::Superblock(_) | Error::LogHeader(_) | Error::LogEntry { .. } => EIO,
+            Error::Superblock(_)
+            | Error::LogHeader(_)
+            | Error::LogEntry { .. }
+            | Error::BadFile(_) => EIO,
             Error::LogFull(_) | Error::NoSpace { .. } => ENOSPC,
             Error::NameTooLong { .. } => ENAMETOOLONG,
             Error::Exists(_) | Error::AlreadyFormatted(_) => EEXIST,

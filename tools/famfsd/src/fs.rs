@@ -1,10 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0
 //! A famfs file system opened on some [`Media`]: mkfs, replay, append, data access, fsck.
 
-use crate::alloc::Owner;
+use crate::alloc::{Owner, Rng};
 use crate::error::{Error, Result};
-use crate::layout::{LOG_HEADER_SIZE, MAX_SIMPLE_EXTENTS, MAX_STRIPS, SB_REGION_SIZE, SB_SIZE};
-use crate::log::{entry_offset, EntryKind, FileEntry, FileMap, LogEntry, LogHeader, MkdirEntry};
+use crate::layout::{
+    FILE_FLAG_ALL_RW, LOG_HEADER_SIZE, MAX_DEVICES, MAX_SIMPLE_EXTENTS, MAX_STRIPS, SB_REGION_SIZE,
+    SB_SIZE,
+};
+use crate::log::{
+    entry_offset, DaxdevEntry, EntryKind, FileEntry, FileMap, LogEntry, LogHeader, MkdirEntry,
+};
 use crate::media::Media;
 use crate::namespace::{replay, Namespace, Node, Replay, FIRST_ENTRY_INO};
 use crate::path::{check_relpath, normalize};
@@ -21,7 +26,24 @@ pub enum Layout {
         nstrips: u32,
         /// Chunk size, a power of two >= 4096.
         chunk_size: u64,
+        /// Bucketed strided allocation: each device is cut into this many buckets and
+        /// every strip comes from a different bucket, in random order (famfs `-B`).
+        /// `None`: first fit.
+        nbuckets: Option<u32>,
     },
+}
+
+/// Parameters of [`Famfs::mkfs_with`].
+#[derive(Debug, Clone)]
+pub struct MkfsOptions {
+    /// Log length in bytes (a power of two >= 8 MiB).
+    pub log_len: u64,
+    /// Format over a valid superblock.
+    pub force: bool,
+    /// Uuid of the host formatting (the owner, the only host that writes the log).
+    pub system_uuid: uuid::Uuid,
+    /// Uuid of the device (random when `None`).
+    pub dev_uuid: Option<uuid::Uuid>,
 }
 
 /// Parameters of a new file.
@@ -73,7 +95,22 @@ impl<M: Media> Famfs<M> {
     /// Format `media`: write a superblock and an empty log of `log_len` bytes.
     ///
     /// Refuses media that already hold a valid superblock unless `force`.
-    pub fn mkfs(mut media: M, log_len: u64, force: bool) -> Result<Self> {
+    pub fn mkfs(media: M, log_len: u64, force: bool) -> Result<Self> {
+        Self::mkfs_with(
+            media,
+            &MkfsOptions {
+                log_len,
+                force,
+                system_uuid: uuid::Uuid::nil(),
+                dev_uuid: None,
+            },
+        )
+    }
+
+    /// Format `media` as [`Famfs::mkfs`] does, with the owner's system uuid and the
+    /// device uuid given.
+    pub fn mkfs_with(mut media: M, o: &MkfsOptions) -> Result<Self> {
+        let (log_len, force) = (o.log_len, o.force);
         if !media.has_data_access() {
             return Err(Error::Unsupported(
                 "mkfs needs the raw device, not a mount".to_string(),
@@ -83,7 +120,12 @@ impl<M: Media> Famfs<M> {
             return Err(Error::AlreadyFormatted(media.name().to_path_buf()));
         }
         let name = media.name().display().to_string();
-        let sb = Superblock::new(media.size(), log_len, &name)?;
+        let mut sb = Superblock::new(media.size(), log_len, &name)?;
+        sb.system_uuid = o.system_uuid;
+        if let Some(u) = o.dev_uuid {
+            sb.dev_uuid = u;
+            sb.daxdev.uuid = u;
+        }
         // Log first, superblock last: a crash leaves no valid superblock over a bad log.
         let header = LogHeader::new(log_len);
         media.write(0, SB_SIZE as u64)?.fill(0);
@@ -100,10 +142,12 @@ impl<M: Media> Famfs<M> {
         Self::open(media)
     }
 
-    /// Open `media`: validate the metadata and replay the log strictly.
+    /// Open `media`: validate the superblock and log header and replay the log as famfs
+    /// does: bad or duplicate entries are skipped with a warning naming each (see
+    /// [`Famfs::problems`]) and colliding files are not served.
     pub fn open(media: M) -> Result<Self> {
         let (sb, header) = read_meta(&media)?;
-        let state = replay(&media, &sb, &header, false)?;
+        let state = replay(&media, &sb, &header, true)?;
         Ok(Famfs {
             media,
             sb,
@@ -125,6 +169,11 @@ impl<M: Media> Famfs<M> {
     /// The replayed namespace.
     pub fn namespace(&self) -> &Namespace {
         &self.state.ns
+    }
+
+    /// The log entries replay skipped, in log order (empty on a consistent file system).
+    pub fn problems(&self) -> &[Error] {
+        &self.state.problems
     }
 
     /// The underlying media.
@@ -151,14 +200,21 @@ impl<M: Media> Famfs<M> {
     /// its body, flush, then bump and flush the log header (the commit point), then apply
     /// it to the in-memory namespace.
     fn append(&mut self, kind: EntryKind) -> Result<u64> {
-        let index = self.header.next_index;
         let entry = LogEntry {
             seqnum: self.header.next_seqnum,
             kind,
         };
         self.state
             .ns
-            .validate(index, &entry, &self.sb, &self.state.alloc)?;
+            .validate(self.header.next_index, &entry, &self.sb, &self.state.alloc)?;
+        self.commit(entry, true)
+    }
+
+    /// Write entry at the next index, flush, then bump and flush the header. A
+    /// `validated` entry is applied to the in-memory state; any other is replayed with
+    /// the whole log, as every other host will.
+    fn commit(&mut self, entry: LogEntry, validated: bool) -> Result<u64> {
+        let index = self.header.next_index;
         let bytes = entry.encode()?;
         let off = self.sb.log_offset + entry_offset(index);
         self.media
@@ -176,12 +232,58 @@ impl<M: Media> Famfs<M> {
         self.media
             .flush(self.sb.log_offset, LOG_HEADER_SIZE as u64)?;
         self.header = header;
-        // Cannot fail: validated above against the same state.
-        self.state
-            .ns
-            .apply(index, &entry, &self.sb, &mut self.state.alloc)?;
-        tracing::debug!("log entry {index}: {}", entry.kind.relpath());
+        if validated {
+            self.state
+                .ns
+                .apply(index, &entry, &self.sb, &mut self.state.alloc)?;
+        } else {
+            let media: &dyn Media = &self.media;
+            self.state = replay(media, &self.sb, &self.header, true)?;
+        }
+        tracing::debug!("log entry {index}: {}", entry.kind.describe());
         Ok(FIRST_ENTRY_INO + index)
+    }
+
+    /// Add a device of `size` bytes known by `uuid` (an `ADD_DAXDEV` entry). Returns its
+    /// device index.
+    pub fn add_daxdev(&mut self, size: u64, uuid: uuid::Uuid) -> Result<u32> {
+        if self.header.is_full() {
+            return Err(Error::LogFull(self.header.capacity()));
+        }
+        let n = self.state.ns.devices().len();
+        if n as u64 >= MAX_DEVICES {
+            return Err(Error::Invalid(format!(
+                "already {n} devices (at most {MAX_DEVICES})"
+            )));
+        }
+        let index = n as u32;
+        self.append(EntryKind::AddDaxdev(DaxdevEntry { size, uuid, index }))?;
+        Ok(index)
+    }
+
+    /// Create `dst` with the very extents of file `src` (famfs `clone`, a test tool):
+    /// the log then holds a cross-link, which replay refuses to serve and fsck reports.
+    pub fn clone_file(&mut self, src: &str, dst: &str) -> Result<()> {
+        let relpath = self.prepare(dst)?;
+        let node = self.state.ns.resolve(src)?;
+        let map = node
+            .map()
+            .ok_or_else(|| Error::IsDir(src.to_string()))?
+            .clone();
+        let a = node.attr;
+        let entry = LogEntry {
+            seqnum: self.header.next_seqnum,
+            kind: EntryKind::File(FileEntry {
+                size: a.size,
+                flags: FILE_FLAG_ALL_RW,
+                uid: a.uid,
+                gid: a.gid,
+                mode: a.mode & 0o7777,
+                relpath,
+                map,
+            }),
+        };
+        self.commit(entry, false).map(|_| ())
     }
 
     /// Create a directory; its parent must exist. Returns its inode number.
@@ -232,6 +334,7 @@ impl<M: Media> Famfs<M> {
             Layout::Interleaved {
                 nstrips,
                 chunk_size,
+                nbuckets,
             } => {
                 if nstrips == 0 || nstrips as usize > MAX_STRIPS {
                     return Err(Error::Invalid(format!(
@@ -251,13 +354,23 @@ impl<M: Media> Famfs<M> {
                 let strip_bytes = stripes
                     .checked_mul(chunk_size)
                     .ok_or_else(|| Error::Invalid("file too large".to_string()))?;
-                let strips = alloc.alloc_strips(&relpath, nstrips as usize, strip_bytes, owner)?;
+                let strips = match nbuckets {
+                    Some(nb) => alloc.alloc_strips_bucketed(
+                        &relpath,
+                        nstrips as usize,
+                        strip_bytes,
+                        nb as usize,
+                        &mut Rng::from_entropy(),
+                        owner,
+                    )?,
+                    None => alloc.alloc_strips(&relpath, nstrips as usize, strip_bytes, owner)?,
+                };
                 FileMap::Interleaved { chunk_size, strips }
             }
         };
         let entry = EntryKind::File(FileEntry {
             size: opts.size,
-            flags: 0,
+            flags: FILE_FLAG_ALL_RW,
             uid: opts.uid,
             gid: opts.gid,
             mode: opts.mode & 0o7777,
@@ -330,6 +443,38 @@ fn check_range(node: &Node, off: u64, len: u64) -> Result<()> {
         )));
     }
     Ok(())
+}
+
+/// One line describing a file or directory, as `famfs logplay -n` lists it:
+/// `file MODE UID:GID SIZE PATH simple DEV:OFFSET+LEN...` or
+/// `file MODE UID:GID SIZE PATH striped NSTRIPS CHUNK DEV:OFFSET+LEN...` or
+/// `dir MODE UID:GID - PATH` (mode in octal, offsets and lengths in hex).
+pub fn describe_object(
+    path: &str,
+    mode: u32,
+    uid: u32,
+    gid: u32,
+    size: Option<u64>,
+    map: Option<&FileMap>,
+) -> String {
+    let ext = |e: &crate::log::Extent| format!(" {}:{:#x}+{:#x}", e.devindex, e.offset, e.len);
+    match (size, map) {
+        (Some(size), Some(m)) => {
+            let mut s = format!("file {:04o} {uid}:{gid} {size} {path}", mode & 0o7777);
+            match m {
+                FileMap::Simple(x) => {
+                    s.push_str(" simple");
+                    x.iter().for_each(|e| s.push_str(&ext(e)));
+                }
+                FileMap::Interleaved { chunk_size, strips } => {
+                    s.push_str(&format!(" striped {} {chunk_size:#x}", strips.len()));
+                    strips.iter().for_each(|e| s.push_str(&ext(e)));
+                }
+            }
+            s
+        }
+        _ => format!("dir {:04o} {uid}:{gid} - {path}", mode & 0o7777),
+    }
 }
 
 /// The result of [`fsck`].

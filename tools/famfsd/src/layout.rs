@@ -18,9 +18,9 @@
 //! computes with `crc32(0, ...)`), zero-extended into the 64-bit field that holds it.
 //!
 //! * superblock: over bytes `[0, SB_CRC)` (all fields before the crc, as in famfs);
-//! * log header: over every other header field, i.e. `[0, LOG_CRC)` followed by
-//!   `[LOG_NEXT_SEQNUM, LOG_HEADER_SIZE)`, so that bumping `next_index`/`next_seqnum`
-//!   (the commit point of an append) is covered and a torn header update is detected;
+//! * log header: over `magic`, `log_len` and `last_index` (`[0, LOG_CRC)`), as famfs
+//!   does; `next_seqnum`/`next_index` change on every append and are not covered. A torn
+//!   header update is caught because both must be equal (they move together);
 //! * log entry: over bytes `[0, ENTRY_CRC)` of the entry.
 
 use crc::{Crc, CRC_32_ISO_HDLC};
@@ -41,10 +41,13 @@ pub const SB_REGION_SIZE: u64 = 2 << 20;
 pub const LOG_OFFSET: u64 = 2 << 20;
 /// Default and minimum log length; any log length is a power of two at least this.
 pub const LOG_LEN_DEFAULT: u64 = 8 << 20;
-/// Allocation unit of file data.
+/// Allocation unit of file data written by mkfs.
 pub const ALLOC_UNIT: u64 = 2 << 20;
-/// Largest device index an extent may name (only device 0 exists today).
-pub const MAX_DEVICES: u64 = 1;
+/// The other allocation unit famfs accepts in a superblock.
+pub const ALLOC_UNIT_4K: u64 = 4 << 10;
+/// Devices a file system may span (the primary plus `ADD_DAXDEV` entries); the kernel's
+/// device table holds this many.
+pub const MAX_DEVICES: u64 = 64;
 
 /// Superblock field offsets.
 pub const SB_MAGIC_OFF: usize = 0;
@@ -74,7 +77,7 @@ pub const SB_FLAGS: usize = 104;
 pub const SB_DAXDEV_SIZE: usize = 112;
 /// daxdev record: `uuid`, 16 bytes.
 pub const SB_DAXDEV_UUID: usize = 120;
-/// daxdev record: `name[64]`, NUL-terminated.
+/// daxdev record: `name[64]`, filled with `strncpy`: NUL-terminated unless 64 bytes long.
 pub const SB_DAXDEV_NAME: usize = 136;
 /// Length of the daxdev name field.
 pub const DAXDEV_NAME_LEN: usize = 64;
@@ -115,9 +118,9 @@ pub const ENTRY_CRC: usize = 536;
 pub const ENTRY_TYPE_FILE: u32 = 0;
 /// Entry type: directory creation.
 pub const ENTRY_TYPE_MKDIR: u32 = 1;
-/// Entry type: delete (defined by famfs, never written; rejected on replay).
+/// Entry type: delete (defined by famfs, never written by famfs; skipped on replay).
 pub const ENTRY_TYPE_DELETE: u32 = 2;
-/// Entry type: add a dax device (defined by famfs, never written; rejected on replay).
+/// Entry type: add a dax device.
 pub const ENTRY_TYPE_ADD_DAXDEV: u32 = 3;
 
 /// Length of the `relpath` field; paths are NUL-terminated so at most `RELPATH_LEN - 1` bytes.
@@ -129,6 +132,10 @@ pub const MAX_RELPATH: usize = RELPATH_LEN - 1;
 pub const FILE_SIZE: usize = 0;
 /// File entry: `flags` u32.
 pub const FILE_FLAGS: usize = 8;
+/// File flag: read-only on every host.
+pub const FILE_FLAG_ALL_RO: u32 = 1;
+/// File flag: read-write on every host (what famfs writes).
+pub const FILE_FLAG_ALL_RW: u32 = 2;
 /// File entry: `uid` u32.
 pub const FILE_UID: usize = 12;
 /// File entry: `gid` u32.
@@ -140,9 +147,12 @@ pub const FILE_RELPATH: usize = 24;
 /// File entry, fmap: `ext_type` u32 (0 simple, 1 interleaved).
 pub const FMAP_EXT_TYPE: usize = 104;
 /// File entry, fmap: `nextents` u32 (simple extents, or interleaved extents which is 1).
-pub const FMAP_NEXTENTS: usize = 108;
-/// File entry, fmap: extents start here (simple: `[SIMPLE_EXT_SIZE; MAX_SIMPLE_EXTENTS]`).
-pub const FMAP_EXTENTS: usize = 112;
+/// It opens the map's union, which holds u64s and so is 8-byte aligned: 4 bytes of
+/// padding follow `ext_type`.
+pub const FMAP_NEXTENTS: usize = 112;
+/// File entry, fmap: extents start here (simple: `[SIMPLE_EXT_SIZE; MAX_SIMPLE_EXTENTS]`;
+/// striped: one interleaved extent).
+pub const FMAP_EXTENTS: usize = 120;
 /// Interleaved extent (offsets from `FMAP_EXTENTS`): `nstrips` u64.
 pub const IEXT_NSTRIPS: usize = 0;
 /// Interleaved extent: `chunk_size` u64.
@@ -169,6 +179,13 @@ pub const MKDIR_MODE: usize = 8;
 /// Mkdir entry: `relpath[80]`.
 pub const MKDIR_RELPATH: usize = 12;
 
+/// Add-daxdev entry (offsets inside the union): `dd_size` u64.
+pub const DAXDEV_SIZE: usize = 0;
+/// Add-daxdev entry: `dd_uuid`, 16 bytes.
+pub const DAXDEV_UUID: usize = 8;
+/// Add-daxdev entry: `dd_index` u32.
+pub const DAXDEV_INDEX: usize = 24;
+
 /// fmap extent type: simple extents.
 pub const EXT_TYPE_SIMPLE: u32 = 0;
 /// fmap extent type: interleaved extents.
@@ -178,6 +195,7 @@ pub const EXT_TYPE_INTERLEAVED: u32 = 1;
 const _: () = assert!(FMAP_EXTENTS + MAX_SIMPLE_EXTENTS * SIMPLE_EXT_SIZE <= ENTRY_UNION_SIZE);
 const _: () = assert!(FILE_ENTRY_END <= ENTRY_UNION_SIZE);
 const _: () = assert!(MKDIR_RELPATH + RELPATH_LEN <= ENTRY_UNION_SIZE);
+const _: () = assert!(DAXDEV_INDEX + 4 <= ENTRY_UNION_SIZE);
 
 /// Number of entries a log of `log_len` bytes holds.
 pub const fn log_entries(log_len: u64) -> u64 {
@@ -271,9 +289,16 @@ mod tests {
         assert_eq!(FILE_MODE, FILE_GID + 4);
         assert_eq!(FILE_RELPATH, FILE_MODE + 4);
         assert_eq!(FMAP_EXT_TYPE, FILE_RELPATH + RELPATH_LEN);
-        assert_eq!(FMAP_NEXTENTS, FMAP_EXT_TYPE + 4);
-        assert_eq!(FMAP_EXTENTS, (FMAP_NEXTENTS + 4).next_multiple_of(8));
-        assert_eq!(FILE_ENTRY_END, 512);
+        // famfs-facts H: the map's union is 8-byte aligned.
+        assert_eq!(FMAP_EXT_TYPE, 104);
+        assert_eq!(FMAP_NEXTENTS, (FMAP_EXT_TYPE + 4).next_multiple_of(8));
+        assert_eq!(FMAP_NEXTENTS, 112);
+        assert_eq!(FMAP_EXTENTS, 120);
+        assert_eq!(FMAP_EXTENTS + IEXT_CHUNK, 128);
+        assert_eq!(FMAP_EXTENTS + IEXT_STRIPS, 136);
+        assert_eq!(FILE_ENTRY_END, ENTRY_UNION_SIZE);
+        assert_eq!(DAXDEV_UUID, DAXDEV_SIZE + 8);
+        assert_eq!(DAXDEV_INDEX, DAXDEV_UUID + 16);
         // Mkdir entry.
         assert_eq!(MKDIR_GID, MKDIR_UID + 4);
         assert_eq!(MKDIR_MODE, MKDIR_GID + 4);

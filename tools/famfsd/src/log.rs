@@ -3,6 +3,7 @@
 
 use crate::error::{Error, Result};
 use crate::layout::*;
+use uuid::Uuid;
 
 /// The decoded log header.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -102,8 +103,9 @@ impl LogHeader {
     }
 }
 
+/// famfs's header crc: `magic`, `log_len` and `last_index` only.
 fn header_crc(b: &[u8]) -> u64 {
-    checksum(&[&b[..LOG_CRC], &b[LOG_NEXT_SEQNUM..LOG_HEADER_SIZE]])
+    checksum(&[&b[..LOG_CRC]])
 }
 
 /// Byte offset of entry `index` inside the log region.
@@ -243,6 +245,18 @@ pub struct MkdirEntry {
     pub relpath: String,
 }
 
+/// An add-daxdev entry: one more device the file system spans, keyed by its uuid (the
+/// path of a device is per host and is not stored).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DaxdevEntry {
+    /// Device size in bytes.
+    pub size: u64,
+    /// Device uuid.
+    pub uuid: Uuid,
+    /// Device index extents use to name it (1.. ; 0 is the superblock's device).
+    pub index: u32,
+}
+
 /// A decoded log entry body.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum EntryKind {
@@ -250,14 +264,26 @@ pub enum EntryKind {
     File(FileEntry),
     /// Create a directory.
     Mkdir(MkdirEntry),
+    /// Add a device.
+    AddDaxdev(DaxdevEntry),
 }
 
 impl EntryKind {
-    /// The path the entry creates.
+    /// The path the entry creates ("" for an add-daxdev entry).
     pub fn relpath(&self) -> &str {
         match self {
             EntryKind::File(f) => &f.relpath,
             EntryKind::Mkdir(d) => &d.relpath,
+            EntryKind::AddDaxdev(_) => "",
+        }
+    }
+
+    /// One line naming what the entry does, for warnings.
+    pub fn describe(&self) -> String {
+        match self {
+            EntryKind::File(f) => format!("file '{}'", f.relpath),
+            EntryKind::Mkdir(d) => format!("directory '{}'", d.relpath),
+            EntryKind::AddDaxdev(d) => format!("device {} (uuid {})", d.index, d.uuid),
         }
     }
 }
@@ -364,6 +390,12 @@ impl LogEntry {
                 put_u32(&mut b, u + MKDIR_MODE, d.mode);
                 put_relpath(&mut b, u + MKDIR_RELPATH, &d.relpath)?;
             }
+            EntryKind::AddDaxdev(d) => {
+                put_u32(&mut b, ENTRY_TYPE, ENTRY_TYPE_ADD_DAXDEV);
+                put_u64(&mut b, u + DAXDEV_SIZE, d.size);
+                b[u + DAXDEV_UUID..u + DAXDEV_UUID + 16].copy_from_slice(d.uuid.as_bytes());
+                put_u32(&mut b, u + DAXDEV_INDEX, d.index);
+            }
         }
         let crc = checksum(&[&b[..ENTRY_CRC]]);
         put_u64(&mut b, ENTRY_CRC, crc);
@@ -450,10 +482,19 @@ impl LogEntry {
                 relpath: get_relpath(b, u + MKDIR_RELPATH, index)?,
             }),
             ENTRY_TYPE_DELETE => {
-                return Err(Error::entry(index, "delete entries are not supported"))
+                return Err(Error::entry(
+                    index,
+                    "delete entries are not supported (famfs does not write them)",
+                ))
             }
             ENTRY_TYPE_ADD_DAXDEV => {
-                return Err(Error::entry(index, "add-daxdev entries are not supported"))
+                let mut id = [0u8; 16];
+                id.copy_from_slice(&b[u + DAXDEV_UUID..u + DAXDEV_UUID + 16]);
+                EntryKind::AddDaxdev(DaxdevEntry {
+                    size: get_u64(b, u + DAXDEV_SIZE),
+                    uuid: Uuid::from_bytes(id),
+                    index: get_u32(b, u + DAXDEV_INDEX),
+                })
             }
             t => return Err(Error::entry(index, format!("unknown entry type {t}"))),
         };
@@ -494,6 +535,16 @@ mod tests {
             c[i] ^= 1;
             assert!(LogHeader::decode(&c, LOG_LEN_DEFAULT).is_err(), "byte {i}");
         }
+        // The crc covers bytes 0..24 only (famfs); next_seqnum/next_index are checked by
+        // their equality.
+        let mut c = b;
+        put_u64(&mut c, LOG_NEXT_INDEX, 8);
+        put_u64(&mut c, LOG_NEXT_SEQNUM, 8);
+        assert_eq!(
+            LogHeader::decode(&c, LOG_LEN_DEFAULT).unwrap().next_index,
+            8
+        );
+        assert_eq!(get_u64(&b, LOG_CRC), checksum(&[&b[..24]]));
     }
 
     #[test]
@@ -517,7 +568,15 @@ mod tests {
                 relpath: "a/b".into(),
             }),
         };
-        for e in [simple, inter, dir] {
+        let dev = LogEntry {
+            seqnum: 3,
+            kind: EntryKind::AddDaxdev(DaxdevEntry {
+                size: 512 << 20,
+                uuid: Uuid::from_u128(0x0123_4567_89ab_cdef_0123_4567_89ab_cdef),
+                index: 1,
+            }),
+        };
+        for e in [simple, inter, dir, dev] {
             let b = e.encode().unwrap();
             assert_eq!(LogEntry::decode(&b, 3).unwrap(), e);
             // Every byte is covered by the crc.
@@ -529,6 +588,62 @@ mod tests {
             }
             // Wrong position in the log.
             assert!(LogEntry::decode(&b, 4).is_err());
+        }
+    }
+
+    #[test]
+    fn on_media_offsets_match_famfs() {
+        // famfs-facts H: simple nextents @112 and extents @120 of the union; striped
+        // nstrips @120, chunk_size @128, strips @136; add-daxdev size @0, uuid @8, index @24.
+        let u = ENTRY_UNION;
+        let b = file(FileMap::Simple(vec![Extent::new(10 << 20, 4 << 20)]))
+            .encode()
+            .unwrap();
+        assert_eq!(get_u32(&b, u + 104), EXT_TYPE_SIMPLE);
+        assert_eq!(get_u32(&b, u + 112), 1);
+        assert_eq!(get_u64(&b, u + 120 + 8), 10 << 20);
+        assert_eq!(get_u64(&b, u + 120 + 16), 4 << 20);
+        let b = file(FileMap::Interleaved {
+            chunk_size: 2 << 20,
+            strips: vec![
+                Extent::new(10 << 20, 4 << 20),
+                Extent::new(20 << 20, 4 << 20),
+            ],
+        })
+        .encode()
+        .unwrap();
+        assert_eq!(get_u32(&b, u + 104), EXT_TYPE_INTERLEAVED);
+        assert_eq!(get_u32(&b, u + 112), 1);
+        assert_eq!(get_u64(&b, u + 120), 2);
+        assert_eq!(get_u64(&b, u + 128), 2 << 20);
+        assert_eq!(get_u64(&b, u + 136 + 24 + 8), 20 << 20);
+        let b = LogEntry {
+            seqnum: 0,
+            kind: EntryKind::AddDaxdev(DaxdevEntry {
+                size: 7,
+                uuid: Uuid::from_u128(1),
+                index: 5,
+            }),
+        }
+        .encode()
+        .unwrap();
+        assert_eq!(get_u32(&b, ENTRY_TYPE), ENTRY_TYPE_ADD_DAXDEV);
+        assert_eq!(get_u64(&b, u), 7);
+        assert_eq!(b[u + 8 + 15], 1);
+        assert_eq!(get_u32(&b, u + 24), 5);
+    }
+
+    #[test]
+    fn unknown_and_delete_entries_are_refused() {
+        let mut b = file(FileMap::Simple(vec![Extent::new(10 << 20, 4 << 20)]))
+            .encode()
+            .unwrap();
+        for (t, what) in [(ENTRY_TYPE_DELETE, "delete"), (9, "unknown entry type 9")] {
+            put_u32(&mut b, ENTRY_TYPE, t);
+            let crc = checksum(&[&b[..ENTRY_CRC]]);
+            put_u64(&mut b, ENTRY_CRC, crc);
+            let e = LogEntry::decode(&b, 3).unwrap_err();
+            assert!(e.to_string().contains(what), "{e}");
         }
     }
 

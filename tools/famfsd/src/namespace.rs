@@ -10,7 +10,9 @@ use crate::alloc::{Bitmap, Owner};
 use crate::error::{Error, Result};
 use crate::fmap::{fmap_blob, FileType};
 use crate::layout::{ENTRY_SIZE, MAX_DEVICES};
-use crate::log::{entry_offset, EntryKind, Extent, FileEntry, FileMap, LogEntry, LogHeader};
+use crate::log::{
+    entry_offset, DaxdevEntry, EntryKind, Extent, FileEntry, FileMap, LogEntry, LogHeader,
+};
 use crate::media::Media;
 use crate::path::{normalize, split_parent, META_DIR};
 use crate::superblock::Superblock;
@@ -76,6 +78,19 @@ pub struct Node {
     pub kind: NodeKind,
     /// The log entry that created it; `None` for the root and `.meta`.
     pub log_index: Option<u64>,
+    /// Why the file is not served (its extents collide with another file's); `None`
+    /// for a good file.
+    pub bad: Option<String>,
+}
+
+/// A device of the file system: the primary (index 0, from the superblock) or one added
+/// by an `ADD_DAXDEV` log entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Device {
+    /// Size in bytes.
+    pub size: u64,
+    /// Device uuid (the key a host finds the device by).
+    pub uuid: uuid::Uuid,
 }
 
 impl Node {
@@ -94,6 +109,9 @@ impl Node {
 
     /// The fmap blob the kernel module gets for this file.
     pub fn fmap_blob(&self) -> Result<Vec<u8>> {
+        if let Some(why) = &self.bad {
+            return Err(Error::BadFile(format!("{}: {why}", self.name)));
+        }
         match &self.kind {
             NodeKind::File { file_type, map } => fmap_blob(*file_type, self.attr.size, map),
             NodeKind::Dir(_) => Err(Error::IsDir(self.name.clone())),
@@ -105,13 +123,25 @@ impl Node {
 #[derive(Debug, Clone)]
 pub struct Namespace {
     nodes: BTreeMap<u64, Node>,
+    devices: Vec<Device>,
 }
+
+/// Permission bits of `.meta/.superblock` (famfs: read-only everywhere).
+pub const SUPERBLOCK_MODE: u32 = 0o444;
+/// Permission bits of `.meta/.log` on the owner host (the only writer).
+pub const LOG_MODE_OWNER: u32 = 0o644;
+/// Permission bits of `.meta/.log` on a client host.
+pub const LOG_MODE_CLIENT: u32 = 0o444;
 
 impl Namespace {
     /// An empty namespace (root and `.meta`) for a file system with superblock `sb`.
     pub fn new(sb: &Superblock) -> Self {
         let mut ns = Namespace {
             nodes: BTreeMap::new(),
+            devices: vec![Device {
+                size: sb.daxdev.size,
+                uuid: sb.daxdev.uuid,
+            }],
         };
         let dir = |ino, parent, name: &str, mode| Node {
             ino,
@@ -126,6 +156,7 @@ impl Namespace {
             },
             kind: NodeKind::Dir(BTreeMap::new()),
             log_index: None,
+            bad: None,
         };
         ns.nodes
             .insert(ROOT_INO, dir(ROOT_INO, ROOT_INO, "", 0o755));
@@ -136,7 +167,12 @@ impl Namespace {
             name: name.to_string(),
             attr: Attr {
                 size: ext.len,
-                mode: S_IFREG | 0o600,
+                mode: S_IFREG
+                    | if file_type == FileType::Log {
+                        LOG_MODE_OWNER
+                    } else {
+                        SUPERBLOCK_MODE
+                    },
                 uid: 0,
                 gid: 0,
                 nlink: 1,
@@ -146,6 +182,7 @@ impl Namespace {
                 map: FileMap::Simple(vec![ext]),
             },
             log_index: None,
+            bad: None,
         };
         ns.insert_child(
             META_INO,
@@ -166,6 +203,18 @@ impl Namespace {
             ),
         );
         ns
+    }
+
+    /// Show `.meta/.log` read-only, as on a client host (which never writes the log).
+    pub fn set_client(&mut self) {
+        if let Some(n) = self.nodes.get_mut(&LOG_INO) {
+            n.attr.mode = S_IFREG | LOG_MODE_CLIENT;
+        }
+    }
+
+    /// The devices, in device-index order (index 0 is the superblock's).
+    pub fn devices(&self) -> &[Device] {
+        &self.devices
     }
 
     fn insert_child(&mut self, parent: u64, node: Node) {
@@ -273,20 +322,24 @@ impl Namespace {
     }
 
     /// Check a log entry against the namespace and the allocation table without changing
-    /// anything. Returns the parent inode and the new name.
+    /// anything. Returns the parent inode and the new name (none for a device).
     pub fn validate(
         &self,
         index: u64,
         entry: &LogEntry,
         sb: &Superblock,
         alloc: &Bitmap,
-    ) -> Result<(u64, String)> {
+    ) -> Result<Option<(u64, String)>> {
+        if let EntryKind::AddDaxdev(d) = &entry.kind {
+            self.check_daxdev(index, d, sb)?;
+            return Ok(None);
+        }
         let rel = entry.kind.relpath();
         let (parent, name) = self
             .check_new(rel)
             .map_err(|e| Error::entry(index, e.to_string()))?;
         if let EntryKind::File(f) = &entry.kind {
-            check_file_map(index, f, sb)?;
+            check_file_map(index, f, sb, &self.devices)?;
             if let Some((owner, at)) = alloc.conflict(&f.map) {
                 let what = match owner {
                     Owner::Entry(j) => {
@@ -300,7 +353,33 @@ impl Namespace {
                 ));
             }
         }
-        Ok((parent, name))
+        Ok(Some((parent, name)))
+    }
+
+    fn check_daxdev(&self, index: u64, d: &DaxdevEntry, sb: &Superblock) -> Result<()> {
+        let bad = |m: String| Err(Error::entry(index, format!("device {}: {m}", d.index)));
+        if u64::from(d.index) >= MAX_DEVICES {
+            return bad(format!("index past the {MAX_DEVICES} devices famfs allows"));
+        }
+        if d.index as usize != self.devices.len() {
+            return bad(format!(
+                "out of order (the next device index is {})",
+                self.devices.len()
+            ));
+        }
+        if d.uuid.is_nil() {
+            return bad("nil uuid".to_string());
+        }
+        if let Some(i) = self.devices.iter().position(|x| x.uuid == d.uuid) {
+            return bad(format!("uuid {} is already device {i}", d.uuid));
+        }
+        if d.size < sb.alloc_unit {
+            return bad(format!(
+                "size {} is smaller than one allocation unit",
+                d.size
+            ));
+        }
+        Ok(())
     }
 
     /// Check a log entry (see [`Namespace::validate`]), then add it and mark its space
@@ -312,7 +391,16 @@ impl Namespace {
         sb: &Superblock,
         alloc: &mut Bitmap,
     ) -> Result<()> {
-        let (parent, name) = self.validate(index, entry, sb, alloc)?;
+        let Some((parent, name)) = self.validate(index, entry, sb, alloc)? else {
+            if let EntryKind::AddDaxdev(d) = &entry.kind {
+                self.devices.push(Device {
+                    size: d.size,
+                    uuid: d.uuid,
+                });
+                alloc.add_device(d.size);
+            }
+            return Ok(());
+        };
         let ino = FIRST_ENTRY_INO + index;
         let node = match &entry.kind {
             EntryKind::Mkdir(d) => Node {
@@ -328,6 +416,7 @@ impl Namespace {
                 },
                 kind: NodeKind::Dir(BTreeMap::new()),
                 log_index: Some(index),
+                bad: None,
             },
             EntryKind::File(f) => {
                 alloc.mark_map(&f.map, Owner::Entry(index));
@@ -347,23 +436,45 @@ impl Namespace {
                         map: f.map.clone(),
                     },
                     log_index: Some(index),
+                    bad: None,
                 }
             }
+            EntryKind::AddDaxdev(_) => return Ok(()),
         };
         self.insert_child(parent, node);
         Ok(())
+    }
+
+    /// Mark the file created by log entry `index` as not to be served.
+    fn mark_bad(&mut self, index: u64, why: String) {
+        if let Some(n) = self.nodes.get_mut(&(FIRST_ENTRY_INO + index)) {
+            n.bad.get_or_insert(why);
+        }
     }
 }
 
 /// Validate a file entry's map on its own: device index, alignment, placement inside
 /// the data area of the device, chunk size, and coverage of the file size.
-pub fn check_file_map(index: u64, f: &FileEntry, sb: &Superblock) -> Result<()> {
+pub fn check_file_map(
+    index: u64,
+    f: &FileEntry,
+    sb: &Superblock,
+    devices: &[Device],
+) -> Result<()> {
     let bad = |m: String| Err(Error::entry(index, format!("'{}': {m}", f.relpath)));
     let unit = sb.alloc_unit;
     for e in f.map.extents() {
-        if e.devindex >= MAX_DEVICES {
+        let Some(dev) = usize::try_from(e.devindex)
+            .ok()
+            .and_then(|i| devices.get(i))
+        else {
             return bad(format!("device index {} does not exist", e.devindex));
-        }
+        };
+        let (meta_end, usable) = if e.devindex == 0 {
+            (sb.meta_end(), sb.usable_size())
+        } else {
+            (0, dev.size / unit * unit)
+        };
         if e.len == 0 {
             return bad("empty extent".to_string());
         }
@@ -373,23 +484,16 @@ pub fn check_file_map(index: u64, f: &FileEntry, sb: &Superblock) -> Result<()> 
                 e.offset, e.len
             ));
         }
-        if e.offset < sb.meta_end() {
+        if e.offset < meta_end {
             return bad(format!(
-                "extent [{:#x}, +{:#x}) overlaps the superblock/log region (ends at {:#x})",
-                e.offset,
-                e.len,
-                sb.meta_end()
+                "extent [{:#x}, +{:#x}) overlaps the superblock/log region (ends at {meta_end:#x})",
+                e.offset, e.len,
             ));
         }
-        if e.offset
-            .checked_add(e.len)
-            .is_none_or(|end| end > sb.usable_size())
-        {
+        if e.offset.checked_add(e.len).is_none_or(|end| end > usable) {
             return bad(format!(
-                "extent [{:#x}, +{:#x}) runs past the end of the device ({:#x})",
-                e.offset,
-                e.len,
-                sb.usable_size()
+                "extent [{:#x}, +{:#x}) runs past the end of device {} ({usable:#x})",
+                e.offset, e.len, e.devindex,
             ));
         }
     }
@@ -416,7 +520,7 @@ pub struct Replay {
     pub ns: Namespace,
     /// Allocation table: which log entry owns each allocation unit.
     pub alloc: Bitmap,
-    /// Problems found (only in lenient mode; strict replay fails on the first).
+    /// Entries skipped (lenient mode; strict replay fails on the first), in log order.
     pub problems: Vec<Error>,
 }
 
@@ -428,8 +532,10 @@ pub fn read_entry(media: &dyn Media, sb: &Superblock, index: u64) -> Result<LogE
 
 /// Replay the committed entries `[0, header.next_index)`.
 ///
-/// Strict (`lenient == false`): the first bad entry fails the replay. Lenient: bad
-/// entries are recorded in [`Replay::problems`] and not applied (used by fsck).
+/// Strict (`lenient == false`): the first bad entry fails the replay. Lenient (as famfs
+/// replays): a bad or duplicate entry is skipped, recorded in [`Replay::problems`] and
+/// warned about, and replay goes on. A file whose extents collide with an earlier file's
+/// is skipped and the earlier file is marked [`Node::bad`]: neither is served.
 pub fn replay(
     media: &dyn Media,
     sb: &Superblock,
@@ -440,12 +546,29 @@ pub fn replay(
     let mut alloc = Bitmap::new(sb.usable_size(), sb.alloc_unit, sb.meta_end());
     let mut problems = Vec::new();
     for index in 0..header.next_index {
-        let r = read_entry(media, sb, index).and_then(|e| ns.apply(index, &e, sb, &mut alloc));
+        let r = read_entry(media, sb, index).and_then(|e| {
+            if let EntryKind::File(f) = &e.kind {
+                if let Some((Owner::Entry(j), at)) = alloc.conflict(&f.map) {
+                    if ns.check_new(&f.relpath).is_ok()
+                        && check_file_map(index, f, sb, &ns.devices).is_ok()
+                    {
+                        ns.mark_bad(
+                            j,
+                            format!(
+                                "cross-linked with log entry {index} ('{}') at device offset {at:#x}",
+                                f.relpath
+                            ),
+                        );
+                    }
+                }
+            }
+            ns.apply(index, &e, sb, &mut alloc)
+        });
         if let Err(e) = r {
             if !lenient {
                 return Err(e);
             }
-            tracing::debug!("replay: {e}");
+            tracing::warn!("log replay: skipped: {e}");
             problems.push(e);
         }
     }

@@ -12,7 +12,8 @@ pub struct DaxDev {
     pub size: u64,
     /// Device uuid.
     pub uuid: Uuid,
-    /// Device name (e.g. `/dev/dax0.0`), at most 63 bytes.
+    /// Device name (e.g. `/dev/dax0.0`), at most 64 bytes (famfs stores it with
+    /// `strncpy`, so a 64-byte name has no NUL).
     pub name: String,
 }
 
@@ -45,6 +46,8 @@ pub struct Superblock {
 
 impl Superblock {
     /// A new superblock for a device of `dev_size` bytes with a log of `log_len` bytes.
+    /// The device uuid is random and the system uuid nil; [`crate::fs::MkfsOptions`]
+    /// sets both.
     pub fn new(dev_size: u64, log_len: u64, dev_name: &str) -> Result<Self> {
         check_log_len(log_len)?;
         let min = LOG_OFFSET + log_len + ALLOC_UNIT;
@@ -55,7 +58,7 @@ impl Superblock {
         }
         let dev_uuid = Uuid::new_v4();
         let mut name = dev_name.to_string();
-        while name.len() >= DAXDEV_NAME_LEN {
+        while name.len() > DAXDEV_NAME_LEN {
             // Keep the tail of long names (the distinguishing part of a path).
             name.remove(0);
         }
@@ -68,7 +71,7 @@ impl Superblock {
             omf_ver_minor: OMF_VER_MINOR,
             fs_uuid: Uuid::new_v4(),
             dev_uuid,
-            system_uuid: Uuid::new_v4(),
+            system_uuid: Uuid::nil(),
             flags: 0,
             daxdev: DaxDev {
                 size: dev_size,
@@ -97,7 +100,7 @@ impl Superblock {
         put_u64(&mut b, SB_DAXDEV_SIZE, self.daxdev.size);
         b[SB_DAXDEV_UUID..SB_DAXDEV_UUID + 16].copy_from_slice(self.daxdev.uuid.as_bytes());
         let name = self.daxdev.name.as_bytes();
-        let n = name.len().min(DAXDEV_NAME_LEN - 1);
+        let n = name.len().min(DAXDEV_NAME_LEN);
         b[SB_DAXDEV_NAME..SB_DAXDEV_NAME + n].copy_from_slice(&name[..n]);
         b
     }
@@ -132,10 +135,11 @@ impl Superblock {
             Uuid::from_bytes(a)
         };
         let name_bytes = &b[SB_DAXDEV_NAME..SB_DAXDEV_NAME + DAXDEV_NAME_LEN];
+        // strncpy semantics: a name of exactly 64 bytes has no NUL.
         let name_len = name_bytes
             .iter()
             .position(|&c| c == 0)
-            .ok_or_else(|| Error::Superblock("daxdev name is not NUL-terminated".to_string()))?;
+            .unwrap_or(DAXDEV_NAME_LEN);
         let sb = Superblock {
             version: get_u64(b, SB_VERSION_OFF),
             log_offset: get_u64(b, SB_LOG_OFFSET),
@@ -171,9 +175,9 @@ impl Superblock {
                 self.omf_ver_major, self.omf_ver_minor
             ));
         }
-        if self.alloc_unit != ALLOC_UNIT {
+        if self.alloc_unit != ALLOC_UNIT && self.alloc_unit != ALLOC_UNIT_4K {
             return bad(format!(
-                "unsupported allocation unit {} (expected {ALLOC_UNIT})",
+                "unsupported allocation unit {} (expected {ALLOC_UNIT} or {ALLOC_UNIT_4K})",
                 self.alloc_unit
             ));
         }
@@ -262,7 +266,28 @@ mod tests {
     fn long_device_name_is_truncated() {
         let long = "d".repeat(100);
         let sb = Superblock::new(64 << 20, LOG_LEN_DEFAULT, &long).unwrap();
-        assert_eq!(sb.daxdev.name.len(), DAXDEV_NAME_LEN - 1);
+        assert_eq!(sb.daxdev.name.len(), DAXDEV_NAME_LEN);
         assert_eq!(Superblock::decode(&sb.encode(), 0).unwrap(), sb);
+    }
+
+    #[test]
+    fn sixty_four_byte_name_without_nul_is_accepted() {
+        let name = "n".repeat(DAXDEV_NAME_LEN);
+        let sb = Superblock::new(64 << 20, LOG_LEN_DEFAULT, &name).unwrap();
+        let b = sb.encode();
+        assert!(b[SB_DAXDEV_NAME..SB_DAXDEV_NAME + DAXDEV_NAME_LEN]
+            .iter()
+            .all(|&c| c == b'n'));
+        assert_eq!(Superblock::decode(&b, 0).unwrap().daxdev.name, name);
+    }
+
+    #[test]
+    fn allocation_unit_4k_or_2m() {
+        let mut sb = Superblock::new(64 << 20, LOG_LEN_DEFAULT, "x").unwrap();
+        sb.alloc_unit = ALLOC_UNIT_4K;
+        assert_eq!(Superblock::decode(&sb.encode(), 0).unwrap(), sb);
+        sb.alloc_unit = 64 << 10;
+        let e = Superblock::decode(&sb.encode(), 0).unwrap_err();
+        assert!(e.to_string().contains("allocation unit 65536"), "{e}");
     }
 }

@@ -274,6 +274,7 @@ fn cmd_creat(cli: &Cli, args: &CreatArgs) -> Result<()> {
         Some(n) => Layout::Interleaved {
             nstrips: n,
             chunk_size: chunk.unwrap_or(2 << 20),
+            nbuckets: None,
         },
         None => Layout::Simple,
     };

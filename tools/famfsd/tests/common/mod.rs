@@ -50,6 +50,7 @@ pub fn interleaved(size: u64, nstrips: u32, chunk_size: u64) -> CreateOptions {
         layout: Layout::Interleaved {
             nstrips,
             chunk_size,
+            nbuckets: None,
         },
         ..simple(size)
     }

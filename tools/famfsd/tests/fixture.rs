@@ -1,0 +1,286 @@
+// SPDX-License-Identifier: GPL-2.0
+//! A file system made by famfs userspace itself (`shared/fixtures/famfs-real`, beside the
+//! repository): our library, `famfs fsck` and `famfs logplay` must see exactly the
+//! namespace, attributes and maps famfs's own replay wrote to `expected-yaml/`.
+//!
+//! The fixture is required: a missing fixture fails the test. It is read-only; the
+//! image is decompressed (with `xz`) into a temporary directory and extended to the
+//! 4 GiB the superblock records.
+
+mod common;
+
+use common::*;
+use famfs_media::layout::*;
+use famfs_media::log::{EntryKind, Extent, FileMap};
+use famfs_media::namespace::read_entry;
+use famfs_media::{fsck, Famfs, RawDevice};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+const GB: u64 = 1 << 30;
+
+fn fixture_dir() -> PathBuf {
+    let d = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures/famfs-real");
+    assert!(
+        d.join("meta.img.xz").is_file() && d.join("expected-yaml").is_dir(),
+        "fixture missing: {} (the shared/ directory must sit beside the repository)",
+        d.display()
+    );
+    d
+}
+
+/// The fixture image, decompressed and extended to 4 GiB, in `dir`.
+pub fn fixture_image(dir: &Path) -> PathBuf {
+    let xz = fixture_dir().join("meta.img.xz");
+    let img = dir.join("famfs-real.img");
+    let out = std::fs::File::create(&img).unwrap();
+    let st = Command::new("xz")
+        .arg("-dc")
+        .arg(&xz)
+        .stdout(out)
+        .status()
+        .expect("running xz (xz-utils) to decompress the fixture");
+    assert!(st.success(), "xz -dc {} failed", xz.display());
+    let f = std::fs::OpenOptions::new().write(true).open(&img).unwrap();
+    assert_eq!(f.metadata().unwrap().len(), 10 * MB);
+    f.set_len(4 * GB).unwrap();
+    img
+}
+
+/// One file as famfs's shadow YAML describes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Expected {
+    size: u64,
+    flags: u32,
+    mode: u32,
+    uid: u32,
+    gid: u32,
+    map: FileMap,
+}
+
+fn num(v: &str) -> u64 {
+    match v.strip_prefix("0x") {
+        Some(h) => u64::from_str_radix(h, 16).unwrap(),
+        None if v.len() > 1 && v.starts_with('0') => u64::from_str_radix(v, 8).unwrap(),
+        None => v.parse().unwrap(),
+    }
+}
+
+/// Parse one shadow YAML file (famfs's own format: a `file:` mapping with a simple or
+/// a striped extent list).
+fn parse_yaml(text: &str) -> (String, Expected) {
+    let mut kv: Vec<(String, String)> = Vec::new();
+    for line in text.lines() {
+        let l = line.trim().trim_start_matches("- ");
+        if let Some((k, v)) = l.split_once(':') {
+            kv.push((k.trim().to_string(), v.trim().to_string()));
+        }
+    }
+    let get = |k: &str| {
+        kv.iter()
+            .find(|(a, _)| a == k)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_else(|| panic!("{k} missing in {text}"))
+    };
+    let mut exts = Vec::new();
+    let mut cur = Extent::new(0, 0);
+    for (k, v) in &kv {
+        match k.as_str() {
+            "devindex" => cur.devindex = num(v),
+            "offset" => cur.offset = num(v),
+            "length" => {
+                cur.len = num(v);
+                exts.push(cur);
+            }
+            _ => {}
+        }
+    }
+    let map = if kv.iter().any(|(k, _)| k == "striped_ext_list") {
+        let n = num(&get("nstrips")) as usize;
+        assert_eq!(n, exts.len());
+        FileMap::Interleaved {
+            chunk_size: num(&get("chunk_size")),
+            strips: exts,
+        }
+    } else {
+        assert_eq!(num(&get("nextents")) as usize, exts.len());
+        FileMap::Simple(exts)
+    };
+    let e = Expected {
+        size: num(&get("size")),
+        flags: num(&get("flags")) as u32,
+        mode: num(&get("mode")) as u32,
+        uid: num(&get("uid")) as u32,
+        gid: num(&get("gid")) as u32,
+        map,
+    };
+    (get("path"), e)
+}
+
+fn walk(root: &Path, dir: &Path, files: &mut BTreeMap<String, Expected>, dirs: &mut Vec<String>) {
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        let rel = p.strip_prefix(root).unwrap().to_str().unwrap().to_string();
+        if p.is_dir() {
+            dirs.push(rel);
+            walk(root, &p, files, dirs);
+        } else {
+            let (path, x) = parse_yaml(&std::fs::read_to_string(&p).unwrap());
+            assert_eq!(path, rel, "{}", p.display());
+            files.insert(path, x);
+        }
+    }
+}
+
+/// Directory attributes: (uid, gid, mode).
+type DirAttrs = BTreeMap<String, (u32, u32, u32)>;
+
+/// Files and directories (with uid, gid, mode) famfs says the image holds. The YAML tree
+/// has no file for a directory and no empty directory; the fixture's README gives the
+/// directories' attributes.
+fn expected() -> (BTreeMap<String, Expected>, DirAttrs) {
+    let root = fixture_dir().join("expected-yaml");
+    let (mut files, mut dirs) = (BTreeMap::new(), Vec::new());
+    walk(&root, &root, &mut files, &mut dirs);
+    let attrs: DirAttrs = [
+        ("a", (1000, 100, 0o755)),
+        ("a/b", (1001, 101, 0o755)),
+        ("a/b/c", (1002, 102, 0o755)),
+        ("data", (1003, 103, 0o755)),
+        ("empty", (1004, 104, 0o700)),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect();
+    dirs.push("empty".to_string());
+    dirs.sort();
+    assert_eq!(dirs, attrs.keys().cloned().collect::<Vec<_>>());
+    assert_eq!(files.len(), 8);
+    (files, attrs)
+}
+
+/// One line per object in the form `famfs logplay -n` prints it.
+fn listing_line(
+    path: &str,
+    mode: u32,
+    uid: u32,
+    gid: u32,
+    size: Option<u64>,
+    map: Option<&FileMap>,
+) -> String {
+    famfs_media::fs::describe_object(path, mode, uid, gid, size, map)
+}
+
+#[test]
+fn library_sees_famfs_namespace_attributes_and_maps() {
+    let d = tempdir();
+    let img = fixture_image(d.path());
+    let fs = Famfs::open(RawDevice::open(&img, false).unwrap()).unwrap();
+    assert!(fs.problems().is_empty(), "{:?}", fs.problems());
+    let sb = fs.superblock();
+    assert_eq!(sb.version, SB_VERSION);
+    assert_eq!((sb.omf_ver_major, sb.omf_ver_minor), (2, 2));
+    assert_eq!((sb.log_offset, sb.log_len), (2 * MB, 8 * MB));
+    assert_eq!(sb.alloc_unit, 2 * MB);
+    assert_eq!(sb.daxdev.size, 4 * GB);
+    assert_eq!(sb.daxdev.name, "/tmp/interop/real2.img");
+    assert_eq!(fs.log_header().next_index, 13);
+    assert_eq!(fs.log_header().capacity(), 15_420);
+
+    let (files, dirs) = expected();
+    let ns = fs.namespace();
+    let mut seen_files = BTreeMap::new();
+    let mut seen_dirs = BTreeMap::new();
+    for n in ns.nodes().filter(|n| n.log_index.is_some()) {
+        let path = ns.path_of(n.ino);
+        let a = n.attr;
+        match n.map() {
+            None => {
+                seen_dirs.insert(path, (a.uid, a.gid, a.mode & 0o7777));
+            }
+            Some(m) => {
+                assert!(n.bad.is_none(), "{path}: {:?}", n.bad);
+                let e = read_entry(fs.media(), sb, n.log_index.unwrap()).unwrap();
+                let EntryKind::File(f) = e.kind else {
+                    panic!("{path}: not a file entry")
+                };
+                seen_files.insert(
+                    path.clone(),
+                    Expected {
+                        size: a.size,
+                        flags: f.flags,
+                        mode: a.mode & 0o7777,
+                        uid: a.uid,
+                        gid: a.gid,
+                        map: m.clone(),
+                    },
+                );
+                // The kernel module's parser accepts the blob and maps the file size.
+                let blob = n.fmap_blob().unwrap();
+                let parsed = famfs_fmap::Fmap::parse(&blob, &[4 * GB])
+                    .unwrap_or_else(|e| panic!("{path}: kernel parser: {e}"));
+                assert_eq!(parsed.file_size(), a.size);
+                let last = a.size - 1;
+                let r = parsed.resolve(last).unwrap();
+                assert_eq!(Some(r.dev_offset), m.resolve(last).map(|x| x.1), "{path}");
+            }
+        }
+    }
+    assert_eq!(seen_files, files);
+    assert_eq!(seen_dirs, dirs);
+}
+
+#[test]
+fn raw_entry_bytes_sit_at_famfs_offsets() {
+    // data/striped_4x2m is log entry 10: nstrips @120, chunk_size @128 and the strips
+    // @136 of the file union (union at 16 in the entry), per famfs's C layout.
+    let d = tempdir();
+    let img = fixture_image(d.path());
+    let mut raw = vec![0u8; 10 * MB as usize];
+    std::io::Read::read_exact(&mut std::fs::File::open(&img).unwrap(), &mut raw).unwrap();
+    let e = 2 * MB as usize + LOG_HEADER_SIZE + 10 * ENTRY_SIZE;
+    let u = e + ENTRY_UNION;
+    let g = |o: usize| u64::from_le_bytes(raw[o..o + 8].try_into().unwrap());
+    let g32 = |o: usize| u32::from_le_bytes(raw[o..o + 4].try_into().unwrap());
+    assert_eq!(g32(e + ENTRY_TYPE), ENTRY_TYPE_FILE);
+    assert_eq!(
+        &raw[u + FILE_RELPATH..u + FILE_RELPATH + 17],
+        b"data/striped_4x2m"
+    );
+    assert_eq!(g32(u + FMAP_EXT_TYPE), EXT_TYPE_INTERLEAVED);
+    assert_eq!(FMAP_NEXTENTS, 112);
+    assert_eq!(g32(u + 112), 1);
+    assert_eq!(g(u + 120), 4);
+    assert_eq!(g(u + 128), 2 * MB);
+    assert_eq!(g(u + 136 + 8), 0x4000_0000);
+    assert_eq!(g(u + 136 + 16), 4 * MB);
+    assert_eq!(g32(u + FILE_FLAGS), FILE_FLAG_ALL_RW);
+    // Log header crc over bytes 0..24 of the header only.
+    let h = 2 * MB as usize;
+    assert_eq!(g(h + LOG_CRC), checksum(&[&raw[h..h + 24]]));
+}
+
+#[test]
+fn fsck_is_clean() {
+    let d = tempdir();
+    let img = fixture_image(d.path());
+    let r = fsck(&RawDevice::open(&img, false).unwrap());
+    assert!(r.is_clean(), "{:?}", r.problems);
+    assert_eq!((r.files, r.dirs, r.entries), (8, 5, 13));
+}
+
+#[test]
+fn listing_lines_cover_every_object() {
+    let (files, dirs) = expected();
+    let mut want: Vec<String> = files
+        .iter()
+        .map(|(p, e)| listing_line(p, e.mode, e.uid, e.gid, Some(e.size), Some(&e.map)))
+        .collect();
+    want.extend(
+        dirs.iter()
+            .map(|(p, (u, g, m))| listing_line(p, *m, *u, *g, None, None)),
+    );
+    assert_eq!(want.len(), 13);
+    assert!(want.iter().any(|l| l.contains("data/striped_odd")));
+}
