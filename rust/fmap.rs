@@ -184,7 +184,8 @@ pub enum Error {
         /// Value of `ie_chunk_size`.
         chunk: u32,
     },
-    /// An interleaved extent's `ie_nbytes` is not a multiple of its chunk size.
+    /// An interleaved extent other than the last has an `ie_nbytes` that is not a multiple
+    /// of its chunk size (only the last chunk of the map may be partial).
     PartialChunk {
         /// Number of the interleaved extent.
         ext: u32,
@@ -286,7 +287,7 @@ impl Error {
             Error::TrailingBytes { .. } => "bytes after the last extent",
             Error::NoStrips { .. } => "interleaved extent without strips",
             Error::BadChunk { .. } => "chunk size not a power of two of at least 4 KiB",
-            Error::PartialChunk { .. } => "ie_nbytes not a multiple of the chunk size",
+            Error::PartialChunk { .. } => "partial chunk before the last interleaved extent",
             Error::ZeroLength { .. } => "zero length",
             Error::BadDevice { .. } => "device index outside the device table",
             Error::Unaligned { .. } => "offset or length not 4 KiB aligned",
@@ -403,7 +404,8 @@ pub struct Extent {
 /// The resolved form of an interleaved extent.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Interleave {
-    /// Bytes of file the extent maps, a multiple of the chunk size.
+    /// Bytes of file the extent maps, a multiple of the chunk size except in the last
+    /// interleaved extent (famfs sets it to the file size).
     pub nbytes: u64,
     /// Index in [`Fmap::extents`] of the first strip.
     pub first_strip: u32,
@@ -764,8 +766,15 @@ fn walk(
                 if nbytes == 0 {
                     return Err(Error::ZeroLength { site });
                 }
-                if nbytes % u64::from(chunk) != 0 {
+                // famfs sets the byte count of a striped extent to the file size: the last
+                // chunk of the last extent may be partial. Anywhere else the next extent
+                // would start inside a chunk.
+                let tail = nbytes & (u64::from(chunk) - 1);
+                if tail != 0 && i + 1 != hdr.nextents {
                     return Err(Error::PartialChunk { ext: i });
+                }
+                if nbytes.checked_add(u64::from(chunk) - 1).is_none() {
+                    return Err(Error::Overflow { site });
                 }
                 let strips_end = usize::try_from(nstrips.get())
                     .ok()
@@ -784,17 +793,29 @@ fn walk(
                     chunk_shift,
                 }));
                 // Chunk `c` lands on strip `c % nstrips`: the first `nchunks % nstrips` strips
-                // get one chunk more than the others.
-                let nchunks = nbytes >> chunk_shift;
+                // get one chunk more than the others. A partial last chunk needs only its
+                // bytes rounded up to a page on the strip it lands on.
+                let nchunks = (nbytes >> chunk_shift) + u64::from(tail != 0);
                 let per_strip = nchunks / NonZeroU64::from(nstrips);
                 let extra = nchunks % NonZeroU64::from(nstrips);
+                let last_strip = nchunks.saturating_sub(1) % NonZeroU64::from(nstrips);
+                let short = if tail == 0 {
+                    0
+                } else {
+                    u64::from(chunk) - tail.next_multiple_of(ALIGN)
+                };
                 for k in 0..nstrips.get() {
                     let site = Site::Strip(i, k);
                     let e = parse_extent(&r, at, site, devs, &mut pmd_unaligned)?;
                     at += SIMPLE_EXT_SIZE;
                     let chunks = per_strip + u64::from(u64::from(k) < extra);
-                    // Cannot overflow: `chunks << chunk_shift <= nbytes`.
-                    if e.len < chunks << chunk_shift {
+                    // Cannot overflow: `chunks << chunk_shift <= nbytes + chunk - 1`, checked
+                    // above. `short < chunk <= chunks << chunk_shift` on the last strip.
+                    let mut need = chunks << chunk_shift;
+                    if u64::from(k) == last_strip {
+                        need -= short;
+                    }
+                    if e.len < need {
                         return Err(Error::StripTooShort { site });
                     }
                     max_dev = max_dev.max(e.dev);

@@ -836,15 +836,78 @@ pub static CASES: &[Case] = &[
         err(Error::BadChunk { ext: 0, chunk: 0 }),
     ),
     case(
-        "ie_nbytes not a multiple of the chunk size",
+        "ie_nbytes not a multiple of the chunk size in the last extent",
         DEVS,
         |w| {
             w.header(REG, EXT_INTERLEAVE, 1, 3 * K4)
                 .iext(2, 8192, 3 * K4)
                 .simple(0, 0, 2 * K4)
-                .simple(1, 0, 2 * K4);
+                .simple(1, 0, K4);
+        },
+        Expect::Ok {
+            pmd_unaligned: 3,
+            probes: &[
+                at(0, map(0, 0, 0, 2 * K4)),
+                at(2 * K4 + 7, map(1, 7, 2 * K4 + 7, K4 - 7)),
+                at(3 * K4, eof(3 * K4)),
+            ],
+        },
+    ),
+    case(
+        "famfs striped file: byte count is the file size, last chunk partial",
+        DEVS,
+        |w| {
+            // data/striped_odd of the famfs-made fixture: 7 MiB + 12345 bytes, 3 strips
+            // of 4 MiB, 2 MiB chunks.
+            w.header(REG, EXT_INTERLEAVE, 1, 7 * MIB + 12345)
+                .iext(3, 1 << 21, 7 * MIB + 12345)
+                .simple(0, 0, 4 * MIB)
+                .simple(1, 0, 4 * MIB)
+                .simple(0, 8 * MIB, 4 * MIB);
+        },
+        Expect::Ok {
+            pmd_unaligned: 0,
+            probes: &[
+                at(0, map(0, 0, 0, M2)),
+                at(3 * MIB, map(1, MIB, 3 * MIB, MIB)),
+                at(5 * MIB, map(0, 9 * MIB, 5 * MIB, MIB)),
+                // Chunk 3 is partial: strip 0, stripe 1; the mapping stops at the page
+                // holding the last byte.
+                at(6 * MIB, map(0, M2, 6 * MIB, MIB + 16384)),
+                at(
+                    7 * MIB + 12344,
+                    map(0, 3 * MIB + 12344, 7 * MIB + 12344, 4040),
+                ),
+                at(7 * MIB + 12345, eof(7 * MIB + 12345)),
+            ],
+        },
+    ),
+    case(
+        "partial chunk before the last interleaved extent",
+        DEVS,
+        |w| {
+            w.header(REG, EXT_INTERLEAVE, 2, 5 * K4)
+                .iext(2, 8192, 3 * K4)
+                .simple(0, 0, 2 * K4)
+                .simple(1, 0, 2 * K4)
+                .iext(1, 8192, 2 * K4)
+                .simple(0, MIB, 2 * K4);
         },
         err(Error::PartialChunk { ext: 0 }),
+    ),
+    case(
+        "strip too short for a partial last chunk",
+        DEVS,
+        |w| {
+            // The partial chunk holds 4097 bytes: its strip needs two pages of it.
+            w.header(REG, EXT_INTERLEAVE, 1, 8192 + 4097)
+                .iext(2, 8192, 8192 + 4097)
+                .simple(0, 0, 2 * K4)
+                .simple(1, 0, K4);
+        },
+        err(Error::StripTooShort {
+            site: Site::Strip(0, 1),
+        }),
     ),
     case(
         "zero-length simple extent",

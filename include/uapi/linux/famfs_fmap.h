@@ -35,7 +35,8 @@
  *    FAMFS_FMAP_ALIGN and ends inside its device;
  *  - every interleaved extent has at least one strip, a chunk size that is a
  *    power of two and at least FAMFS_FMAP_ALIGN, a nonzero ie_nbytes that is
- *    a multiple of the chunk size, and strips long enough for the chunks
+ *    a multiple of the chunk size except in the last interleaved extent
+ *    (famfs sets it to the file size), and strips long enough for the chunks
  *    that land on them (chunk c of the extent lands on strip c % ie_nstrips,
  *    stripe c / ie_nstrips);
  *  - no sum of offsets and lengths overflows 64 bits;
@@ -145,7 +146,8 @@ struct famfs_fmap_simple_ext {
  * @ie_chunk_size: bytes of file placed on one strip before moving to the
  *	next; a power of two, at least FAMFS_FMAP_ALIGN
  * @ie_nbytes: bytes of file this extent maps; nonzero and a multiple of
- *	@ie_chunk_size (a partial last stripe is allowed)
+ *	@ie_chunk_size except in the last extent, whose last chunk may be
+ *	partial (a partial last stripe is allowed)
  * @reserved: must be zero
  *
  * File offset o inside the extent lies in chunk c = o / ie_chunk_size, on
