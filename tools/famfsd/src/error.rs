@@ -21,6 +21,8 @@ pub mod errno {
     pub const ENOSPC: i32 = 28;
     /// File name too long.
     pub const ENAMETOOLONG: i32 = 36;
+    /// Read-only file system.
+    pub const EROFS: i32 = 30;
     /// Operation not supported.
     pub const EOPNOTSUPP: i32 = 95;
 }
@@ -53,6 +55,9 @@ pub enum Error {
     /// A file that is not served (its extents collide with another file's).
     #[error("{0}")]
     BadFile(String),
+    /// This host is a client: only the owner host writes the log.
+    #[error("{0}")]
+    NotOwner(String),
     /// The log has no free entry left.
     #[error("log full: all {0} log entries are used")]
     LogFull(u64),
@@ -128,6 +133,7 @@ impl Error {
             Error::IsDir(_) => EISDIR,
             Error::InvalidPath { .. } | Error::Invalid(_) => EINVAL,
             Error::Unsupported(_) => EOPNOTSUPP,
+            Error::NotOwner(_) => EROFS,
         }
     }
 

@@ -11,11 +11,8 @@
 //!                     then nstrips simple extents
 //! ```
 //!
-//! `nbytes` of an interleaved extent is the file size rounded up to a whole chunk (at
-//! least one chunk), as the kernel requires.
-//!
-//! ```text
-//! ```
+//! `nbytes` of an interleaved extent is the file size, as famfs sets it (the last chunk
+//! may be partial; one chunk for an empty file).
 
 use crate::error::{Error, Result};
 use crate::layout::{put_u32, put_u64, EXT_TYPE_INTERLEAVED, EXT_TYPE_SIMPLE};
@@ -90,11 +87,12 @@ pub fn fmap_blob(file_type: FileType, file_size: u64, map: &FileMap) -> Result<V
             if chunk == 0 {
                 return Err(Error::Invalid("chunk size 0".to_string()));
             }
-            // The kernel wants the bytes mapped as a nonzero multiple of the chunk size.
-            let nbytes = file_size
-                .max(1)
-                .checked_next_multiple_of(*chunk_size)
-                .ok_or_else(|| Error::Invalid(format!("file size {file_size} too large")))?;
+            // famfs: the byte count is the file size; the kernel wants it nonzero.
+            let nbytes = if file_size == 0 {
+                *chunk_size
+            } else {
+                file_size
+            };
             let mut h = [0u8; FMAP_IEXT_SIZE];
             put_u32(&mut h, 0, strips.len() as u32);
             put_u32(&mut h, FMAP_IE_OFF_CHUNK, chunk);
@@ -157,8 +155,8 @@ mod tests {
         assert_eq!(get_u32(&b, 32), 3);
         assert_eq!(get_u32(&b, 36), 4096);
         assert_eq!(get_u64(&b, 16), (3 << 20) - 5);
-        // nbytes: rounded up to the chunk.
-        assert_eq!(get_u64(&b, 40), 3 << 20);
+        // nbytes: the file size.
+        assert_eq!(get_u64(&b, 40), (3 << 20) - 5);
         assert_eq!(get_u64(&b, 56 + 2 * 24 + 8), 14 << 20);
     }
 

@@ -477,6 +477,49 @@ pub fn describe_object(
     }
 }
 
+/// A file described in famfs's shadow YAML (what famfs's FUSE daemon serves for each file,
+/// and what `famfs getmap` prints), byte for byte.
+pub fn shadow_yaml(
+    path: &str,
+    size: u64,
+    flags: u32,
+    mode: u32,
+    uid: u32,
+    gid: u32,
+    map: &FileMap,
+) -> String {
+    use std::fmt::Write;
+    let mut y = String::new();
+    let _ = write!(
+        y,
+        "---\nfile:\n  path: {path}\n  size: {size}\n  flags: {flags}\n  mode: 0{:o}\n  uid: {uid}\n  gid: {gid}\n",
+        mode & 0o7777
+    );
+    let ext = |y: &mut String, e: &crate::log::Extent, ind: &str| {
+        let _ = write!(
+            y,
+            "{ind}- devindex: {}\n{ind}  offset: {:#x}\n{ind}  length: {:#x}\n",
+            e.devindex, e.offset, e.len
+        );
+    };
+    match map {
+        FileMap::Simple(x) => {
+            let _ = write!(y, "  nextents: {}\n  simple_ext_list:\n", x.len());
+            x.iter().for_each(|e| ext(&mut y, e, "  "));
+        }
+        FileMap::Interleaved { chunk_size, strips } => {
+            let _ = write!(
+                y,
+                "  nextents: 1\n  striped_ext_list:\n  - nstrips: {}\n    chunk_size: {chunk_size:#x}\n    simple_ext_list:\n",
+                strips.len()
+            );
+            strips.iter().for_each(|e| ext(&mut y, e, "    "));
+        }
+    }
+    y.push_str("...\n");
+    y
+}
+
 /// The result of [`fsck`].
 #[derive(Debug, Default)]
 pub struct FsckReport {

@@ -22,6 +22,7 @@
 //! ```
 
 pub mod alloc;
+pub mod daxdev;
 pub mod error;
 pub mod fmap;
 pub mod fs;
@@ -32,6 +33,7 @@ pub mod media;
 pub mod namespace;
 pub mod path;
 pub mod pattern;
+pub mod role;
 pub mod rundir;
 pub mod superblock;
 

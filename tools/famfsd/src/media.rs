@@ -144,7 +144,7 @@ pub struct RawDevice {
 }
 
 /// Write back the CPU cache lines of `buf` and order the write-back before later stores.
-fn flush_cache_lines(buf: &[u8]) {
+pub fn flush_cache_lines(buf: &[u8]) {
     #[cfg(target_arch = "x86_64")]
     {
         const LINE: usize = 64;

@@ -59,6 +59,78 @@ pub fn normalize(p: &str) -> Result<String> {
     Ok(parts.join("/"))
 }
 
+/// Whether directory `d` is the root of a famfs mount (it has `.meta/.superblock` and
+/// `.meta/.log` files).
+pub fn is_famfs_root(d: &std::path::Path) -> bool {
+    let m = d.join(META_DIR);
+    m.join(".superblock").is_file() && m.join(".log").is_file()
+}
+
+/// Find the famfs mount holding `p`, an ordinary path (absolute, or relative to the
+/// working directory) that may not exist yet: returns the mount point and the path
+/// relative to the file system's root ("" for the root itself), or `None` if `p` is not
+/// inside a mounted famfs.
+pub fn find_mount(p: &std::path::Path) -> Result<Option<(std::path::PathBuf, String)>> {
+    use std::path::{Component, PathBuf};
+    let abs = if p.is_absolute() {
+        p.to_path_buf()
+    } else {
+        std::env::current_dir()
+            .map_err(|e| Error::io(".", e))?
+            .join(p)
+    };
+    // The deepest existing ancestor, resolved; the rest is appended as given.
+    let mut existing = abs.clone();
+    let mut rest: Vec<std::ffi::OsString> = Vec::new();
+    while !existing.exists() {
+        if existing.components().next_back() == Some(Component::ParentDir) {
+            return Err(Error::InvalidPath {
+                path: p.display().to_string(),
+                why: "'..' after a name that does not exist",
+            });
+        }
+        match existing.file_name() {
+            Some(n) => rest.push(n.to_owned()),
+            None => return Ok(None),
+        }
+        if !existing.pop() {
+            return Ok(None);
+        }
+    }
+    let canon = existing
+        .canonicalize()
+        .map_err(|e| Error::io(&existing, e))?;
+    for anc in canon.ancestors() {
+        if !is_famfs_root(anc) {
+            continue;
+        }
+        let mut rel: PathBuf = canon.strip_prefix(anc).unwrap_or(&canon).to_path_buf();
+        for r in rest.iter().rev() {
+            rel.push(r);
+        }
+        let mut parts = Vec::new();
+        for c in rel.components() {
+            match c {
+                Component::Normal(n) => {
+                    parts.push(n.to_str().ok_or_else(|| Error::InvalidPath {
+                        path: p.display().to_string(),
+                        why: "not valid UTF-8",
+                    })?)
+                }
+                Component::CurDir => {}
+                _ => {
+                    return Err(Error::InvalidPath {
+                        path: p.display().to_string(),
+                        why: "'..' is not allowed",
+                    })
+                }
+            }
+        }
+        return Ok(Some((anc.to_path_buf(), parts.join("/"))));
+    }
+    Ok(None)
+}
+
 /// Split a relative path into (parent, name); the parent of a top-level name is "".
 pub fn split_parent(p: &str) -> (&str, &str) {
     match p.rfind('/') {
@@ -83,6 +155,24 @@ mod tests {
             Err(Error::NameTooLong { .. })
         ));
         assert!(check_relpath(&"n".repeat(MAX_RELPATH)).is_ok());
+    }
+
+    #[test]
+    fn mounts_are_found_from_ordinary_paths() {
+        let d = tempfile::tempdir().unwrap();
+        let root = d.path().canonicalize().unwrap().join("mnt");
+        std::fs::create_dir_all(root.join(".meta")).unwrap();
+        std::fs::create_dir_all(root.join("a/b")).unwrap();
+        assert_eq!(find_mount(&root.join("a/b/new")).unwrap(), None);
+        std::fs::write(root.join(".meta/.superblock"), b"").unwrap();
+        std::fs::write(root.join(".meta/.log"), b"").unwrap();
+        let f = |p: &std::path::Path| find_mount(p).unwrap().unwrap();
+        assert_eq!(f(&root.join("a/b/new")), (root.clone(), "a/b/new".into()));
+        assert_eq!(f(&root.join("a/./b")), (root.clone(), "a/b".into()));
+        assert_eq!(f(&root), (root.clone(), String::new()));
+        assert_eq!(f(&root.join("x/y")), (root.clone(), "x/y".into()));
+        assert!(find_mount(&root.join("x/../y")).is_err());
+        assert_eq!(find_mount(d.path()).unwrap(), None);
     }
 
     #[test]

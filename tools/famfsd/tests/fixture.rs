@@ -216,6 +216,12 @@ fn library_sees_famfs_namespace_attributes_and_maps() {
                         map: m.clone(),
                     },
                 );
+                // Our shadow YAML is famfs's, byte for byte.
+                let want = std::fs::read_to_string(fixture_dir().join("expected-yaml").join(&path))
+                    .unwrap();
+                let got =
+                    famfs_media::fs::shadow_yaml(&path, a.size, f.flags, a.mode, a.uid, a.gid, m);
+                assert_eq!(got, want, "{path}");
                 // The kernel module's parser accepts the blob and maps the file size.
                 let blob = n.fmap_blob().unwrap();
                 let parsed = famfs_fmap::Fmap::parse(&blob, &[4 * GB])
