@@ -8,7 +8,7 @@
 # Prints the build directory on stdout.
 . "$(dirname "$0")/lib.sh"
 
-FLAVOR=${KERNEL_FLAVOR:-base}
+FLAVOR=$KERNEL_FLAVOR
 KEY=$(kernel_key)
 DIR=$FAMFS_CACHE/kernel/$FLAVOR
 STAMP=$DIR/build/.famfs-built
@@ -64,7 +64,7 @@ fi
 cfg=$DIR/build/.config
 "${MK[@]}" tinyconfig >/dev/null
 (cd "$DIR/build" && KCONFIG_CONFIG=.config "$DIR/src/scripts/kconfig/merge_config.sh" \
-	-m -O . .config "$TOP"/kernel/config/*.config >/dev/null)
+	-m -O . .config $(kernel_fragments) >/dev/null)
 "${MK[@]}" olddefconfig >/dev/null
 
 # Every option the fragment asks for must have survived olddefconfig.
@@ -76,7 +76,7 @@ while read -r line; do
 		echo "config: $line requested, got: $(grep "^$sym=\|# $sym is not set" "$cfg" || echo missing)" >&2
 		bad=1
 	fi
-done < <(cat "$TOP"/kernel/config/*.config)
+done < <(kernel_fragments | xargs cat)
 [ $bad = 0 ] || die "kernel config fragment not satisfied (is the Rust toolchain complete? see above)"
 
 log "building kernel $KEY (about 13 minutes on 2 cores the first time)"

@@ -29,7 +29,19 @@ export PATH="$HOME/.cargo/bin:$PATH"
 log() { printf '==> %s\n' "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 
-# Hash of everything that goes into the kernel build: version, series, config fragment.
+# Kernel flavors: "base" (famfs.config) and "debug" (famfs.config + debug.config: KASAN, lockdep,
+# kmemleak, ...).  Each has its own tree and build in the cache.
+KERNEL_FLAVOR=${KERNEL_FLAVOR:-base}
+case "$KERNEL_FLAVOR" in base|debug) ;; *) echo "error: unknown KERNEL_FLAVOR=$KERNEL_FLAVOR" >&2; exit 1 ;; esac
+export KERNEL_FLAVOR
+
+# The config fragments of the flavor, in merge order.
+kernel_fragments() {
+	echo "$TOP/kernel/config/famfs.config"
+	[ "$KERNEL_FLAVOR" = base ] || echo "$TOP/kernel/config/$KERNEL_FLAVOR.config"
+}
+
+# Hash of everything that goes into the kernel build: version, series, config fragments.
 kernel_key() {
 	{
 		echo "$KPKG_VERSION $KTAR_SHA256"
@@ -38,7 +50,7 @@ kernel_key() {
 			case "$p" in ''|'#'*) continue ;; esac
 			cat "$TOP/kernel/series/$p"
 		done < <(cat "$TOP/kernel/series/series" 2>/dev/null || true)
-		cat "$TOP"/kernel/config/*.config
-		echo "${KERNEL_FLAVOR:-base}"
+		kernel_fragments | xargs cat
+		echo "$KERNEL_FLAVOR"
 	} | sha256sum | cut -c1-16
 }
