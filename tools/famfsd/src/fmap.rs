@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
-//! The fmap blob handed to the kernel module (`FUSE_IOMAP_GETMAP` reply).
+//! The fmap blob handed to the kernel module (`FUSE_IOMAP_DAX_GETMAP` reply).
 //!
 //! Layout (little-endian), matching `include/uapi/linux/famfs_fmap.h`:
 //!

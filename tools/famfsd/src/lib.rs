@@ -14,7 +14,7 @@
 //!     let node = ns.get(*ino).expect("readdir returns live inodes");
 //!     println!("{name} ino={ino} size={} mode={:o}", node.attr.size, node.attr.mode);
 //!     if !node.is_dir() {
-//!         let _blob: Vec<u8> = ns.fmap_blob(*ino)?; // FUSE_IOMAP_GETMAP reply
+//!         let _blob: Vec<u8> = ns.fmap_blob(*ino)?; // FUSE_IOMAP_DAX_GETMAP reply
 //!     }
 //! }
 //! # Ok(())

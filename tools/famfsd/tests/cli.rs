@@ -7,23 +7,42 @@ use common::*;
 use std::path::Path;
 use std::process::{Command, Output};
 
+#[derive(Debug, PartialEq, Eq)]
 struct Run {
     code: i32,
     out: String,
     err: String,
 }
 
+/// The system uuid file of the host the tests play (next to the image).
+fn uuid_file(dev: &Path) -> std::path::PathBuf {
+    dev.with_file_name("system_uuid")
+}
+
 fn famfs(dev: &Path, args: &[&str]) -> Run {
-    let o: Output = Command::new(env!("CARGO_BIN_EXE_famfs"))
-        .env("FAMFS_DEVICE", dev)
-        .args(args)
-        .output()
-        .unwrap();
+    let mut c = Command::new(env!("CARGO_BIN_EXE_famfs"));
+    c.env("FAMFS_DEVICE", dev)
+        .env("FAMFS_SYSTEM_UUID_FILE", uuid_file(dev))
+        .args(args);
+    output(c)
+}
+
+fn output(mut c: Command) -> Run {
+    let o: Output = c.output().unwrap();
     Run {
         code: o.status.code().unwrap_or(-1),
         out: String::from_utf8_lossy(&o.stdout).into_owned(),
         err: String::from_utf8_lossy(&o.stderr).into_owned(),
     }
+}
+
+/// famfs without a device: paths are ordinary paths; `host` is the system uuid file.
+fn famfs_at(host: &Path, args: &[&str]) -> Run {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_famfs"));
+    c.env_remove("FAMFS_DEVICE")
+        .env("FAMFS_SYSTEM_UUID_FILE", host)
+        .args(args);
+    output(c)
 }
 
 fn ok(dev: &Path, args: &[&str]) -> String {
@@ -58,7 +77,10 @@ fn mkfs_refuses_formatted_device_without_force() {
         e.ends_with("device already contains a valid famfs file system (use --force to overwrite)"),
         "{e}"
     );
-    assert!(ok(&img, &["logplay"]).contains("keep/"));
+    assert!(ok(&img, &["logplay"]).contains("dir 0755"));
+    // Dry run changes nothing.
+    ok(&img, &["-n", "mkfs", "-f", s]);
+    assert!(ok(&img, &["logplay"]).contains(" keep"));
     ok(&img, &["mkfs", "--force", "--loglen", "16m", s]);
     let out = ok(&img, &["logplay"]);
     assert!(!out.contains("keep"), "{out}");
@@ -68,6 +90,26 @@ fn mkfs_refuses_formatted_device_without_force() {
         e,
         "famfs: invalid argument: log length 12582912 must be a power of two >= 8388608"
     );
+    // mkfs.famfs is the same program under its own name: -k wipes (only with -f).
+    let mk = d.path().join("mkfs.famfs");
+    std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_famfs"), &mk).unwrap();
+    let mut c = Command::new(&mk);
+    c.env("FAMFS_SYSTEM_UUID_FILE", uuid_file(&img))
+        .args(["-k", s]);
+    let r = output(c);
+    assert_eq!(r.code, 1);
+    assert!(r.err.contains("--kill wipes the superblock"), "{}", r.err);
+    let mut c = Command::new(&mk);
+    c.env("FAMFS_SYSTEM_UUID_FILE", uuid_file(&img))
+        .args(["-f", "-k", s]);
+    assert_eq!(output(c).code, 0);
+    assert!(fails(&img, &["logplay"]).contains("superblock: bad magic 0x0"));
+    let mut c = Command::new(&mk);
+    c.env("FAMFS_SYSTEM_UUID_FILE", uuid_file(&img))
+        .args(["-l", "16m", s]);
+    let r = output(c);
+    assert_eq!(r.code, 0, "{}", r.err);
+    assert!(r.out.contains("30840 entries"), "{}", r.out);
 }
 
 #[test]
@@ -82,34 +124,58 @@ fn creat_random_and_verify() {
             "creat", "-s", "9437185", "-N", "4", "-C", "64k", "-r", "-S", "7", "x/strip",
         ],
     );
-    assert!(ok(&img, &["verify", "-S", "42", "x/y/simple"]).contains("ok (5242880 bytes"));
+    assert!(ok(&img, &["verify", "-S", "42", "-f", "x/y/simple"]).contains("ok (5242880 bytes"));
     ok(&img, &["verify", "-S", "7", "x/strip"]);
-    let e = fails(&img, &["verify", "-S", "43", "x/y/simple"]);
+    let e = fails(&img, &["verify", "-S", "43", "-f", "x/y/simple"]);
     assert!(
         e.starts_with("famfs: verify: x/y/simple: mismatch at offset 0"),
         "{e}"
     );
+    // Several files at once, on several threads, with seeds; ownership and mode.
+    ok(
+        &img,
+        &[
+            "creat", "-M", "m1,3m,1", "-M", "m2,1m,2", "-M", "m3,4k", "-t", "2", "-u", "7", "-g",
+            "8", "-m", "600",
+        ],
+    );
+    ok(&img, &["verify", "-m", "m1,1", "-m", "m2,2", "-t", "3"]);
+    assert!(fails(&img, &["verify", "-m", "m1,1", "-m", "m2,1"]).contains("m2: mismatch"));
+    let y = ok(&img, &["getmap", "m1"]);
+    assert!(y.contains("  mode: 0600\n  uid: 7\n  gid: 8\n"), "{y}");
+    // Re-creating a file of the same size succeeds; another size does not.
+    ok(&img, &["creat", "-s", "3m", "m1"]);
+    assert!(fails(&img, &["creat", "-s", "2m", "m1"]).contains("exists with size 3145728"));
+    assert!(fails(&img, &["creat", "-r", "-s", "2m", "m9"]).contains("-r needs -S SEED"));
+    // Bucketed strided allocation: 4 strips from 8 buckets of 32 MiB, distinct buckets.
+    ok(
+        &img,
+        &["creat", "-s", "16m", "-N", "4", "-B", "8", "bucketed"],
+    );
+    let y = ok(&img, &["getmap", "bucketed"]);
+    let mut buckets: Vec<u64> = y
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("offset: 0x"))
+        .map(|h| u64::from_str_radix(h, 16).unwrap() / (32 * MB))
+        .collect();
+    buckets.sort();
+    buckets.dedup();
+    assert_eq!(buckets.len(), 4, "{y}");
 
     // Corrupt one data byte in the middle of the striped file and find it.
-    let map = ok(&img, &["getmap", "x/strip"]);
+    let map = ok(&img, &["getmap", "--hex", "x/strip"]);
     assert!(
-        map.contains("map: interleaved, 4 strip(s), chunk 65536"),
+        map.contains("  - nstrips: 4\n    chunk_size: 0x10000\n"),
         "{map}"
     );
     assert!(map.contains("fmap blob: 152 bytes"), "{map}");
     // File offset 65536*5 + 10 is chunk 5: strip 1, stripe 1.
-    let strip1 = map
+    let offs: Vec<u64> = map
         .lines()
-        .find(|l| l.trim_start().starts_with("strip[1]"))
-        .unwrap();
-    let off = strip1
-        .split("offset 0x")
-        .nth(1)
-        .unwrap()
-        .split(' ')
-        .next()
-        .unwrap();
-    let dev_off = u64::from_str_radix(off, 16).unwrap() + 65536 + 10;
+        .filter_map(|l| l.trim().strip_prefix("offset: 0x"))
+        .map(|h| u64::from_str_radix(h, 16).unwrap())
+        .collect();
+    let dev_off = offs[1] + 65536 + 10;
     flip(&img, dev_off);
     let e = fails(&img, &["verify", "-S", "7", "x/strip"]);
     assert!(
@@ -148,11 +214,41 @@ fn cp_round_trip() {
         &img,
         &["cp", src.join("a.bin").to_str().unwrap(), "renamed"],
     );
-    let e = fails(&img, &["cp", src.join("a.bin").to_str().unwrap(), "dst"]);
-    assert_eq!(e, "famfs: dst/a.bin: file exists");
+    // A copy over a file of the same size is a restart: it succeeds.
+    ok(&img, &["cp", src.join("a.bin").to_str().unwrap(), "dst"]);
+    std::fs::write(src.join("short"), b"abc").unwrap();
+    let e = fails(
+        &img,
+        &["cp", src.join("short").to_str().unwrap(), "dst/a.bin"],
+    );
+    assert_eq!(
+        e,
+        "famfs: cp: dst/a.bin: exists with size 3000001 (famfs overwrites only a file of the same size, 3)"
+    );
+    std::fs::remove_file(src.join("short")).unwrap();
     let e = fails(&img, &["cp", src.to_str().unwrap(), "tree"]);
     assert!(e.ends_with("is a directory (use -r)"), "{e}");
+    ok(
+        &img,
+        &["cp", "-r", "-t", "2", src.to_str().unwrap(), "tree"],
+    );
+    // Again: every file has the same size, so the copy restarts over it.
     ok(&img, &["cp", "-r", src.to_str().unwrap(), "tree"]);
+    ok(
+        &img,
+        &[
+            "cp",
+            "-N",
+            "2",
+            "-C",
+            "64k",
+            "-m",
+            "400",
+            src.join("sub/e").to_str().unwrap(),
+            "striped",
+        ],
+    );
+    assert!(ok(&img, &["getmap", "striped"]).contains("nstrips: 2"));
     let e = fails(&img, &["cp", "/nonexistent/zz", "dst"]);
     assert!(e.contains("/nonexistent/zz"), "{e}");
 
@@ -166,12 +262,14 @@ fn cp_round_trip() {
     };
     assert!(read("dst/a.bin") == files[0].1);
     assert!(read("renamed") == files[0].1);
+    assert!(read("striped") == files[3].1);
     for (name, data) in &files {
         assert!(read(&format!("tree/{name}")) == *data, "{name}");
     }
     drop(fs);
     let out = ok(&img, &["logplay"]);
-    assert!(out.contains("tree/sub/deeper/"), "{out}");
+    assert!(out.contains("tree/sub/deeper\n"), "{out}");
+    assert!(out.contains("file 0400 "), "{out}");
     assert!(ok(&img, &["fsck"]).contains("fsck: clean"));
 }
 
@@ -181,10 +279,13 @@ fn bad_inputs_give_one_line_errors() {
     let img = formatted(d.path(), 32 * MB);
     ok(&img, &["mkdir", "d"]);
     ok(&img, &["creat", "-s", "2m", "d/f"]);
+    // famfs: re-creating a file of the same size succeeds.
+    ok(&img, &["creat", "-s", "2m", "d/f"]);
     assert_eq!(
-        fails(&img, &["creat", "-s", "2m", "d/f"]),
-        "famfs: d/f: file exists"
+        fails(&img, &["creat", "-s", "3m", "d/f"]),
+        "famfs: creat: d/f: exists with size 2097152 (not 3145728)"
     );
+    assert_eq!(fails(&img, &["mkdir", "d"]), "famfs: d: file exists");
     assert_eq!(
         fails(&img, &["creat", "-s", "1m", "nope/f"]),
         "famfs: nope/f: parent directory does not exist"
@@ -198,9 +299,20 @@ fn bad_inputs_give_one_line_errors() {
         fails(&img, &["creat", "-s", "100m", "big"]),
         "famfs: big: no space left on device (need 104857600 bytes, 20971520 bytes free)"
     );
+    // getmap: famfs's exit codes (ENOENT, EISDIR).
+    let r = famfs(&img, &["getmap", "missing"]);
     assert_eq!(
-        fails(&img, &["getmap", "missing"]),
-        "famfs: missing: no such file or directory"
+        (r.code, r.err.trim_end()),
+        (2, "famfs: getmap: missing: no such file or directory")
+    );
+    assert_eq!(famfs(&img, &["getmap", "-q", "d"]).code, 21);
+    assert_eq!(
+        famfs(&img, &["getmap", "-q", "d/f"]),
+        Run {
+            code: 0,
+            out: String::new(),
+            err: String::new()
+        }
     );
     assert_eq!(
         fails(&img, &["verify", "-S", "1", "d"]),
@@ -210,6 +322,25 @@ fn bad_inputs_give_one_line_errors() {
         fails(&img, &["creat", "-s", "1m", "-N", "2", "-C", "5000", "s"]),
         "famfs: invalid argument: chunk size 5000 must be a power of two between 4096 and 2 GiB"
     );
+    // A client host (another system uuid) reads but does not write.
+    let other = d.path().join("other_uuid");
+    let mut c = Command::new(env!("CARGO_BIN_EXE_famfs"));
+    c.env("FAMFS_DEVICE", &img)
+        .env("FAMFS_SYSTEM_UUID_FILE", &other)
+        .args(["mkdir", "c"]);
+    let r = output(c);
+    assert_eq!(r.code, 1);
+    assert!(
+        r.err.contains("mkdir: this host is a client of this famfs"),
+        "{}",
+        r.err
+    );
+    assert!(r.err.contains("only the owner writes the log"), "{}", r.err);
+    let mut c = Command::new(env!("CARGO_BIN_EXE_famfs"));
+    c.env("FAMFS_DEVICE", &img)
+        .env("FAMFS_SYSTEM_UUID_FILE", &other)
+        .args(["logplay"]);
+    assert_eq!(output(c).code, 0);
     // Corruptions.
     flip(&img, 2 * MB + 48 + 30); // log entry 0
     let r = famfs(&img, &["logplay"]);
@@ -220,6 +351,7 @@ fn bad_inputs_give_one_line_errors() {
     );
     let r = famfs(&img, &["fsck"]);
     assert_eq!(r.code, 1);
+    assert_eq!(famfs(&img, &["fsck", "-r"]).out, r.out);
     assert!(
         r.out.contains("fsck: log entry 0: crc mismatch"),
         "{}",
@@ -235,15 +367,19 @@ fn bad_inputs_give_one_line_errors() {
     flip(&img, 20);
     assert!(fails(&img, &["logplay"]).starts_with("famfs: superblock: crc mismatch"));
     // No device at all.
-    let r = Command::new(env!("CARGO_BIN_EXE_famfs"))
-        .env_remove("FAMFS_DEVICE")
-        .arg("logplay")
-        .output()
-        .unwrap();
-    assert_eq!(r.status.code(), Some(1));
+    let r = famfs_at(&other, &["logplay"]);
+    assert_eq!(r.code, 1);
     assert_eq!(
-        String::from_utf8_lossy(&r.stderr).trim_end(),
-        "famfs: no file system given: use --device PATH, FAMFS_DEVICE or --mount DIR"
+        r.err.trim_end(),
+        "famfs: no file system given: name a device or mount point (or use --device PATH, FAMFS_DEVICE or --mount DIR)"
+    );
+    let r = famfs_at(&other, &["mount", "-F", "/dev/null", "/tmp"]);
+    assert_eq!(r.code, 1);
+    assert!(
+        r.err
+            .contains("-F/--nofuse (standalone famfs v1) is not supported"),
+        "{}",
+        r.err
     );
 }
 
@@ -253,9 +389,10 @@ fn getmap_of_meta_files() {
     let img = formatted(d.path(), 64 * MB);
     let out = ok(&img, &["getmap", ".meta/.log", "--hex"]);
     assert!(
-        out.contains("extent[0]: dev 0 offset 0x200000 len 0x800000"),
+        out.contains("  - devindex: 0\n    offset: 0x200000\n    length: 0x800000\n"),
         "{out}"
     );
+    assert!(out.contains("  mode: 0644\n"), "{out}");
     assert!(out.contains("fmap blob: 56 bytes"), "{out}");
     // The header line of the hex dump: file_type 2, version 1, nextents 1, size 56.
     assert!(
@@ -263,5 +400,111 @@ fn getmap_of_meta_files() {
         "{out}"
     );
     let out = ok(&img, &["getmap", ".meta/.superblock"]);
-    assert!(out.contains("offset 0x0 len 0x200000"), "{out}");
+    assert!(out.contains("offset: 0x0\n    length: 0x200000"), "{out}");
+    assert!(out.contains("  mode: 0444\n"), "{out}");
+}
+
+/// A stand-in for a mounted famfs: a directory whose `.meta/.superblock` and `.meta/.log`
+/// hold the image's metadata regions, as a real mount serves them.
+fn fake_mount(dir: &Path, img: &Path) -> std::path::PathBuf {
+    let m = dir.join("mnt");
+    std::fs::create_dir_all(m.join(".meta")).unwrap();
+    let raw = std::fs::read(img).unwrap();
+    std::fs::write(m.join(".meta/.superblock"), &raw[..2 * MB as usize]).unwrap();
+    std::fs::write(
+        m.join(".meta/.log"),
+        &raw[2 * MB as usize..10 * MB as usize],
+    )
+    .unwrap();
+    m.canonicalize().unwrap()
+}
+
+#[test]
+fn paths_inside_a_mount_are_ordinary_paths() {
+    let d = tempdir();
+    let img = formatted(d.path(), 64 * MB);
+    let host = uuid_file(&img);
+    let m = fake_mount(d.path(), &img);
+    let p = |rel: &str| m.join(rel).to_str().unwrap().to_string();
+    let run = |args: &[&str]| {
+        let r = famfs_at(&host, args);
+        assert_eq!(r.code, 0, "famfs {args:?}: {}", r.err);
+        r.out
+    };
+    run(&["mkdir", "-p", "-m", "750", &p("a/b")]);
+    run(&["creat", "-s", "2m", "-u", "5", "-g", "6", &p("a/b/f")]);
+    std::fs::create_dir_all(m.join("a/b")).unwrap();
+    std::fs::write(m.join("a/b/f"), b"").unwrap();
+    // A dry run writes nothing.
+    run(&["-n", "creat", "-s", "2m", &p("dry")]);
+    let out = run(&["logplay", "-n", m.to_str().unwrap()]);
+    let ids = format!(
+        "{}:{}",
+        rustix::process::geteuid().as_raw(),
+        rustix::process::getegid().as_raw()
+    );
+    assert!(out.contains(&format!("dir 0750 {ids} - a/b\n")), "{out}");
+    assert!(
+        out.contains("file 0644 5:6 2097152 a/b/f simple 0:0xa00000+0x200000"),
+        "{out}"
+    );
+    assert!(!out.contains(" dry\n"), "{out}");
+    assert!(run(&["fsck", m.to_str().unwrap()]).contains("fsck: clean"));
+    assert!(run(&["fsck", "-r", m.to_str().unwrap()]).contains("fsck: clean"));
+    assert!(run(&["check", m.to_str().unwrap()]).contains("1 files, 0 not mapped"));
+    assert!(run(&["chkread", "-s", &p("a")]).contains("superblock valid"));
+    assert!(run(&["chkread", "-l", m.to_str().unwrap()]).contains("log header valid, 3 entries"));
+    // Relative to the working directory.
+    let mut c = Command::new(env!("CARGO_BIN_EXE_famfs"));
+    c.env_remove("FAMFS_DEVICE")
+        .env("FAMFS_SYSTEM_UUID_FILE", &host)
+        .current_dir(m.join("a"))
+        .args(["getmap", "b/f"]);
+    let r = output(c);
+    assert_eq!(r.code, 0, "{}", r.err);
+    assert!(
+        r.out
+            .starts_with("---\nfile:\n  path: a/b/f\n  size: 2097152\n  flags: 2\n"),
+        "{}",
+        r.out
+    );
+    // getmap exit codes: not in famfs 1, directory EISDIR, missing ENOENT.
+    assert_eq!(
+        famfs_at(&host, &["getmap", "-q", d.path().to_str().unwrap()]).code,
+        1
+    );
+    assert_eq!(famfs_at(&host, &["getmap", "-q", &p("a")]).code, 21);
+    assert_eq!(famfs_at(&host, &["getmap", "-q", &p("zz")]).code, 2);
+    // A client host mounts and reads, but does not write.
+    let other = d.path().join("client_uuid");
+    let r = famfs_at(&other, &["creat", "-s", "2m", &p("x")]);
+    assert_eq!(r.code, 1);
+    assert!(
+        r.err.contains("creat: this host is a client of this famfs"),
+        "{}",
+        r.err
+    );
+    assert!(famfs_at(&other, &["mkdir", &p("y")]).err.contains("client"));
+    assert_eq!(famfs_at(&other, &["getmap", "-q", &p("a/b/f")]).code, 0);
+    // A clone is a cross-link: neither file is served, fsck and check find it.
+    run(&["clone", &p("a/b/f"), &p("c")]);
+    let r = famfs_at(&host, &["fsck", m.to_str().unwrap()]);
+    assert_eq!(r.code, 1);
+    assert!(
+        r.out.contains("fsck: log entry 3: 'c' is cross-linked with log entry 2 ('a/b/f') at device offset 0xa00000"),
+        "{}",
+        r.out
+    );
+    assert_eq!(famfs_at(&host, &["getmap", "-q", &p("a/b/f")]).code, 2);
+    let r = famfs_at(&host, &["check", m.to_str().unwrap()]);
+    assert_eq!(r.code, 1, "{}", r.out);
+    assert!(
+        r.out
+            .contains("a/b/f: not mapped: cross-linked with log entry 3"),
+        "{}",
+        r.out
+    );
+    // check: bit 2 for a corrupt superblock.
+    flip(&m.join(".meta/.superblock"), 20);
+    assert_eq!(famfs_at(&host, &["check", m.to_str().unwrap()]).code, 2);
 }

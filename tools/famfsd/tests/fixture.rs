@@ -276,8 +276,34 @@ fn fsck_is_clean() {
     assert_eq!((r.files, r.dirs, r.entries), (8, 5, 13));
 }
 
+fn famfs(dir: &Path, args: &[&str]) -> (i32, String, String) {
+    let o = Command::new(env!("CARGO_BIN_EXE_famfs"))
+        .env_remove("FAMFS_DEVICE")
+        .env("FAMFS_SYSTEM_UUID_FILE", dir.join("system_uuid"))
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        o.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&o.stdout).into_owned(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
+}
+
 #[test]
-fn listing_lines_cover_every_object() {
+fn cli_fsck_logplay_and_getmap_see_famfs_view() {
+    let d = tempdir();
+    let img = fixture_image(d.path());
+    let i = img.to_str().unwrap();
+    let (code, out, err) = famfs(d.path(), &["fsck", i]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        out.contains("fsck: 13 log entries of 15420, 8 files, 5 directories"),
+        "{out}"
+    );
+    assert!(out.ends_with("fsck: clean\n"), "{out}");
+
+    // logplay -n (dry run) lists exactly the objects famfs's replay produced.
     let (files, dirs) = expected();
     let mut want: Vec<String> = files
         .iter()
@@ -287,6 +313,35 @@ fn listing_lines_cover_every_object() {
         dirs.iter()
             .map(|(p, (u, g, m))| listing_line(p, *m, *u, *g, None, None)),
     );
-    assert_eq!(want.len(), 13);
-    assert!(want.iter().any(|l| l.contains("data/striped_odd")));
+    want.sort();
+    let (code, out, err) = famfs(d.path(), &["logplay", "-n", i]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.is_empty(), "{err}");
+    let mut got: Vec<String> = out
+        .lines()
+        .filter(|l| !l.starts_with("logplay:"))
+        .map(String::from)
+        .collect();
+    got.sort();
+    assert_eq!(got, want);
+    assert!(
+        out.contains("logplay: 13 log entries (8 files, 5 directories, 0 skipped)"),
+        "{out}"
+    );
+
+    // getmap prints famfs's own shadow YAML of every file.
+    for p in files.keys() {
+        let (code, out, err) = famfs(d.path(), &["--device", i, "getmap", p.as_str()]);
+        assert_eq!(code, 0, "{p}: {err}");
+        let want = std::fs::read_to_string(fixture_dir().join("expected-yaml").join(p)).unwrap();
+        assert_eq!(out, want, "{p}");
+    }
+
+    // This host is not the one that made the file system: a client.
+    let (code, _, err) = famfs(d.path(), &["--device", i, "mkdir", "new"]);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("the owner is 57b7b96e-7ec2-443d-b988-ce5fdd20f748"),
+        "{err}"
+    );
 }

@@ -156,18 +156,18 @@ int main(void)
 	P("fuse_backing_map.fd", offsetof(struct fuse_backing_map, fd));
 	P("fuse_backing_map.flags", offsetof(struct fuse_backing_map, flags));
 	P("fuse_backing_map.padding", offsetof(struct fuse_backing_map, padding));
-	P("fuse_iomap_config_out", sizeof(struct fuse_iomap_config_out));
-	P("fuse_iomap_config_out.provider", offsetof(struct fuse_iomap_config_out, provider));
-	P("fuse_iomap_config_out.ndevices", offsetof(struct fuse_iomap_config_out, ndevices));
-	P("fuse_iomap_config_out.padding", offsetof(struct fuse_iomap_config_out, padding));
-	P("fuse_iomap_config_out.backing_ids", offsetof(struct fuse_iomap_config_out, backing_ids));
-	P("fuse_iomap_getmap_in", sizeof(struct fuse_iomap_getmap_in));
-	P("fuse_iomap_getmap_in.fh", offsetof(struct fuse_iomap_getmap_in, fh));
-	P("fuse_iomap_getmap_in.size", offsetof(struct fuse_iomap_getmap_in, size));
-	P("fuse_iomap_getmap_in.padding", offsetof(struct fuse_iomap_getmap_in, padding));
-	P("fuse_iomap_getmap_out", sizeof(struct fuse_iomap_getmap_out));
-	P("fuse_iomap_getmap_out.size", offsetof(struct fuse_iomap_getmap_out, size));
-	P("fuse_iomap_getmap_out.padding", offsetof(struct fuse_iomap_getmap_out, padding));
+	P("fuse_iomap_dax_config_out", sizeof(struct fuse_iomap_dax_config_out));
+	P("fuse_iomap_dax_config_out.provider", offsetof(struct fuse_iomap_dax_config_out, provider));
+	P("fuse_iomap_dax_config_out.ndevices", offsetof(struct fuse_iomap_dax_config_out, ndevices));
+	P("fuse_iomap_dax_config_out.padding", offsetof(struct fuse_iomap_dax_config_out, padding));
+	P("fuse_iomap_dax_config_out.backing_ids", offsetof(struct fuse_iomap_dax_config_out, backing_ids));
+	P("fuse_iomap_dax_getmap_in", sizeof(struct fuse_iomap_dax_getmap_in));
+	P("fuse_iomap_dax_getmap_in.fh", offsetof(struct fuse_iomap_dax_getmap_in, fh));
+	P("fuse_iomap_dax_getmap_in.size", offsetof(struct fuse_iomap_dax_getmap_in, size));
+	P("fuse_iomap_dax_getmap_in.padding", offsetof(struct fuse_iomap_dax_getmap_in, padding));
+	P("fuse_iomap_dax_getmap_out", sizeof(struct fuse_iomap_dax_getmap_out));
+	P("fuse_iomap_dax_getmap_out.size", offsetof(struct fuse_iomap_dax_getmap_out, size));
+	P("fuse_iomap_dax_getmap_out.padding", offsetof(struct fuse_iomap_dax_getmap_out, padding));
 	P("FUSE_KERNEL_VERSION", FUSE_KERNEL_VERSION);
 	P("FUSE_KERNEL_MINOR_VERSION", FUSE_KERNEL_MINOR_VERSION);
 	P("FUSE_LOOKUP", FUSE_LOOKUP);
@@ -208,14 +208,15 @@ int main(void)
 	P("FUSE_READDIRPLUS", FUSE_READDIRPLUS);
 	P("FUSE_RENAME2", FUSE_RENAME2);
 	P("FUSE_TMPFILE", FUSE_TMPFILE);
-	P("FUSE_IOMAP_CONFIG", FUSE_IOMAP_CONFIG);
-	P("FUSE_IOMAP_GETMAP", FUSE_IOMAP_GETMAP);
+	P("FUSE_IOMAP_DAX_CONFIG", FUSE_IOMAP_DAX_CONFIG);
+	P("FUSE_IOMAP_DAX_GETMAP", FUSE_IOMAP_DAX_GETMAP);
 	P("FUSE_ASYNC_READ", FUSE_ASYNC_READ);
 	P("FUSE_PARALLEL_DIROPS", FUSE_PARALLEL_DIROPS);
 	P("FUSE_MAX_PAGES", FUSE_MAX_PAGES);
 	P("FUSE_INIT_EXT", FUSE_INIT_EXT);
 	P("FUSE_IOMAP_DAX", FUSE_IOMAP_DAX);
-	P("FOPEN_IOMAP", FOPEN_IOMAP);
+	P("FOPEN_IOMAP_DAX", FOPEN_IOMAP_DAX);
+	P("FUSE_ATTR_IOMAP_DAX", FUSE_ATTR_IOMAP_DAX);
 	P("FATTR_MODE", FATTR_MODE);
 	P("FATTR_UID", FATTR_UID);
 	P("FATTR_GID", FATTR_GID);
@@ -229,9 +230,9 @@ int main(void)
 	P("FATTR_CTIME", FATTR_CTIME);
 	P("FATTR_KILL_SUIDGID", FATTR_KILL_SUIDGID);
 	P("FUSE_BACKING_TYPE_DAX", FUSE_BACKING_TYPE_DAX);
-	P("FUSE_IOMAP_PROVIDER_MAX", FUSE_IOMAP_PROVIDER_MAX);
-	P("FUSE_IOMAP_MAX_DEVICES", FUSE_IOMAP_MAX_DEVICES);
-	P("FUSE_IOMAP_MAP_MAX", FUSE_IOMAP_MAP_MAX);
+	P("FUSE_IOMAP_DAX_PROVIDER_MAX", FUSE_IOMAP_DAX_PROVIDER_MAX);
+	P("FUSE_IOMAP_DAX_MAX_DEVICES", FUSE_IOMAP_DAX_MAX_DEVICES);
+	P("FUSE_IOMAP_DAX_MAP_MAX", FUSE_IOMAP_DAX_MAP_MAX);
 	P("FUSE_DEV_IOC_BACKING_OPEN", FUSE_DEV_IOC_BACKING_OPEN);
 	P("FUSE_DEV_IOC_BACKING_CLOSE", FUSE_DEV_IOC_BACKING_CLOSE);
 	P("FUSE_DEV_IOC_SYNC_INIT", FUSE_DEV_IOC_SYNC_INIT);
@@ -264,7 +265,7 @@ fn probe() -> HashMap<String, u64> {
     );
     let text = std::fs::read_to_string(&h).unwrap();
     assert!(
-        text.contains("FUSE_IOMAP_GETMAP"),
+        text.contains("FUSE_IOMAP_DAX_GETMAP"),
         "{} lacks the iomap-DAX series",
         h.display()
     );
@@ -657,52 +658,52 @@ fn fuse_abi_matches_kernel_headers() {
             offset_of!(fuse_backing_map, padding) as u64,
         ),
         (
-            "fuse_iomap_config_out",
-            size_of::<fuse_iomap_config_out>() as u64,
+            "fuse_iomap_dax_config_out",
+            size_of::<fuse_iomap_dax_config_out>() as u64,
         ),
         (
-            "fuse_iomap_config_out.provider",
-            offset_of!(fuse_iomap_config_out, provider) as u64,
+            "fuse_iomap_dax_config_out.provider",
+            offset_of!(fuse_iomap_dax_config_out, provider) as u64,
         ),
         (
-            "fuse_iomap_config_out.ndevices",
-            offset_of!(fuse_iomap_config_out, ndevices) as u64,
+            "fuse_iomap_dax_config_out.ndevices",
+            offset_of!(fuse_iomap_dax_config_out, ndevices) as u64,
         ),
         (
-            "fuse_iomap_config_out.padding",
-            offset_of!(fuse_iomap_config_out, padding) as u64,
+            "fuse_iomap_dax_config_out.padding",
+            offset_of!(fuse_iomap_dax_config_out, padding) as u64,
         ),
         (
-            "fuse_iomap_config_out.backing_ids",
-            offset_of!(fuse_iomap_config_out, backing_ids) as u64,
+            "fuse_iomap_dax_config_out.backing_ids",
+            offset_of!(fuse_iomap_dax_config_out, backing_ids) as u64,
         ),
         (
-            "fuse_iomap_getmap_in",
-            size_of::<fuse_iomap_getmap_in>() as u64,
+            "fuse_iomap_dax_getmap_in",
+            size_of::<fuse_iomap_dax_getmap_in>() as u64,
         ),
         (
-            "fuse_iomap_getmap_in.fh",
-            offset_of!(fuse_iomap_getmap_in, fh) as u64,
+            "fuse_iomap_dax_getmap_in.fh",
+            offset_of!(fuse_iomap_dax_getmap_in, fh) as u64,
         ),
         (
-            "fuse_iomap_getmap_in.size",
-            offset_of!(fuse_iomap_getmap_in, size) as u64,
+            "fuse_iomap_dax_getmap_in.size",
+            offset_of!(fuse_iomap_dax_getmap_in, size) as u64,
         ),
         (
-            "fuse_iomap_getmap_in.padding",
-            offset_of!(fuse_iomap_getmap_in, padding) as u64,
+            "fuse_iomap_dax_getmap_in.padding",
+            offset_of!(fuse_iomap_dax_getmap_in, padding) as u64,
         ),
         (
-            "fuse_iomap_getmap_out",
-            size_of::<fuse_iomap_getmap_out>() as u64,
+            "fuse_iomap_dax_getmap_out",
+            size_of::<fuse_iomap_dax_getmap_out>() as u64,
         ),
         (
-            "fuse_iomap_getmap_out.size",
-            offset_of!(fuse_iomap_getmap_out, size) as u64,
+            "fuse_iomap_dax_getmap_out.size",
+            offset_of!(fuse_iomap_dax_getmap_out, size) as u64,
         ),
         (
-            "fuse_iomap_getmap_out.padding",
-            offset_of!(fuse_iomap_getmap_out, padding) as u64,
+            "fuse_iomap_dax_getmap_out.padding",
+            offset_of!(fuse_iomap_dax_getmap_out, padding) as u64,
         ),
         ("FUSE_KERNEL_VERSION", w(FUSE_KERNEL_VERSION)),
         (
@@ -747,14 +748,15 @@ fn fuse_abi_matches_kernel_headers() {
         ("FUSE_READDIRPLUS", w(FUSE_READDIRPLUS)),
         ("FUSE_RENAME2", w(FUSE_RENAME2)),
         ("FUSE_TMPFILE", w(FUSE_TMPFILE)),
-        ("FUSE_IOMAP_CONFIG", w(FUSE_IOMAP_CONFIG)),
-        ("FUSE_IOMAP_GETMAP", w(FUSE_IOMAP_GETMAP)),
+        ("FUSE_IOMAP_DAX_CONFIG", w(FUSE_IOMAP_DAX_CONFIG)),
+        ("FUSE_IOMAP_DAX_GETMAP", w(FUSE_IOMAP_DAX_GETMAP)),
         ("FUSE_ASYNC_READ", w(FUSE_ASYNC_READ)),
         ("FUSE_PARALLEL_DIROPS", w(FUSE_PARALLEL_DIROPS)),
         ("FUSE_MAX_PAGES", w(FUSE_MAX_PAGES)),
         ("FUSE_INIT_EXT", w(FUSE_INIT_EXT)),
         ("FUSE_IOMAP_DAX", w(FUSE_IOMAP_DAX)),
-        ("FOPEN_IOMAP", w(FOPEN_IOMAP)),
+        ("FOPEN_IOMAP_DAX", w(FOPEN_IOMAP_DAX)),
+        ("FUSE_ATTR_IOMAP_DAX", w(FUSE_ATTR_IOMAP_DAX)),
         ("FATTR_MODE", w(FATTR_MODE)),
         ("FATTR_UID", w(FATTR_UID)),
         ("FATTR_GID", w(FATTR_GID)),
@@ -768,9 +770,15 @@ fn fuse_abi_matches_kernel_headers() {
         ("FATTR_CTIME", w(FATTR_CTIME)),
         ("FATTR_KILL_SUIDGID", w(FATTR_KILL_SUIDGID)),
         ("FUSE_BACKING_TYPE_DAX", w(FUSE_BACKING_TYPE_DAX)),
-        ("FUSE_IOMAP_PROVIDER_MAX", FUSE_IOMAP_PROVIDER_MAX as u64),
-        ("FUSE_IOMAP_MAX_DEVICES", FUSE_IOMAP_MAX_DEVICES as u64),
-        ("FUSE_IOMAP_MAP_MAX", w(FUSE_IOMAP_MAP_MAX)),
+        (
+            "FUSE_IOMAP_DAX_PROVIDER_MAX",
+            FUSE_IOMAP_DAX_PROVIDER_MAX as u64,
+        ),
+        (
+            "FUSE_IOMAP_DAX_MAX_DEVICES",
+            FUSE_IOMAP_DAX_MAX_DEVICES as u64,
+        ),
+        ("FUSE_IOMAP_DAX_MAP_MAX", w(FUSE_IOMAP_DAX_MAP_MAX)),
         (
             "FUSE_DEV_IOC_BACKING_OPEN",
             opcode::write::<fuse_backing_map>(FUSE_DEV_IOC_MAGIC, FUSE_DEV_IOC_BACKING_OPEN_NR)

@@ -194,7 +194,7 @@ fn init_without_iomap_dax_is_refused() {
 fn iomap_config_reply() {
     let f = Fixture::new();
     let s = f.server();
-    let (e, p) = call(&s, FUSE_IOMAP_CONFIG, 0, &[]);
+    let (e, p) = call(&s, FUSE_IOMAP_DAX_CONFIG, 0, &[]);
     assert_eq!(e, 0);
     assert_eq!(p.len(), 16 + 4 + 4 + 4, "cut after the last backing id");
     assert_eq!(&p[..6], b"famfs\0");
@@ -203,7 +203,7 @@ fn iomap_config_reply() {
 
     let h = f.host(Err(EOPNOTSUPP));
     let s = Server::new(h, boot_snapshot(&f.img, 256 * MB, 0).unwrap(), 4);
-    assert_eq!(call(&s, FUSE_IOMAP_CONFIG, 0, &[]).0, EOPNOTSUPP);
+    assert_eq!(call(&s, FUSE_IOMAP_DAX_CONFIG, 0, &[]).0, EOPNOTSUPP);
 }
 
 #[test]
@@ -255,7 +255,7 @@ fn open_and_getmap() {
     let (e, p) = call(&s, FUSE_OPEN, i.nodeid, &[0u8; 8]);
     assert_eq!(e, 0);
     let o = fuse_open_out::from_bytes(&p).unwrap();
-    assert_eq!(o.open_flags & FOPEN_IOMAP, FOPEN_IOMAP);
+    assert_eq!(o.open_flags & FOPEN_IOMAP_DAX, FOPEN_IOMAP_DAX);
     assert_eq!(call(&s, FUSE_OPEN, 16, &[0u8; 8]).0, EISDIR);
 
     let want =
@@ -265,7 +265,7 @@ fn open_and_getmap() {
             .fmap_blob(i.nodeid)
             .unwrap();
     let gin = |size: u32| {
-        fuse_iomap_getmap_in {
+        fuse_iomap_dax_getmap_in {
             fh: o.fh,
             size,
             padding: 0,
@@ -274,7 +274,7 @@ fn open_and_getmap() {
         .to_vec()
     };
     // Too small an offer: only the header, with the full size.
-    let (e, p) = call(&s, FUSE_IOMAP_GETMAP, i.nodeid, &gin(8));
+    let (e, p) = call(&s, FUSE_IOMAP_DAX_GETMAP, i.nodeid, &gin(8));
     assert_eq!(e, 0);
     assert_eq!(p.len(), 8);
     assert_eq!(
@@ -287,7 +287,7 @@ fn open_and_getmap() {
             .load(std::sync::atomic::Ordering::Relaxed),
         0
     );
-    let (e, p) = call(&s, FUSE_IOMAP_GETMAP, i.nodeid, &gin(want.len() as u32));
+    let (e, p) = call(&s, FUSE_IOMAP_DAX_GETMAP, i.nodeid, &gin(want.len() as u32));
     assert_eq!(e, 0);
     assert_eq!(&p[8..], &want[..]);
     assert_eq!(
@@ -296,16 +296,19 @@ fn open_and_getmap() {
             .load(std::sync::atomic::Ordering::Relaxed),
         1
     );
-    assert_eq!(s.stats.get(FUSE_IOMAP_GETMAP), 2);
+    assert_eq!(s.stats.get(FUSE_IOMAP_DAX_GETMAP), 2);
 
     // The metadata files map their regions: file_type 1 and 2.
     for (ino, ft) in [(SUPERBLOCK_INO, 1u8), (LOG_INO, 2u8)] {
-        let (e, p) = call(&s, FUSE_IOMAP_GETMAP, ino, &gin(1 << 16));
+        let (e, p) = call(&s, FUSE_IOMAP_DAX_GETMAP, ino, &gin(1 << 16));
         assert_eq!(e, 0);
         assert_eq!(p[8], ft, "file_type of inode {ino}");
     }
-    assert_eq!(call(&s, FUSE_IOMAP_GETMAP, 16, &gin(1 << 16)).0, EISDIR);
-    assert_eq!(call(&s, FUSE_IOMAP_GETMAP, 4242, &gin(1 << 16)).0, ENOENT);
+    assert_eq!(call(&s, FUSE_IOMAP_DAX_GETMAP, 16, &gin(1 << 16)).0, EISDIR);
+    assert_eq!(
+        call(&s, FUSE_IOMAP_DAX_GETMAP, 4242, &gin(1 << 16)).0,
+        ENOENT
+    );
     assert!(s.stats.report().contains("GETMAP requests served: 3"));
 }
 
@@ -502,7 +505,7 @@ fn namespace_changes_and_unsupported_requests() {
     );
     // Malformed input: too short a header is dropped; too short an argument is EINVAL.
     assert!(s.handle(&[0u8; 10]).is_none());
-    assert_eq!(call(&s, FUSE_IOMAP_GETMAP, 17, &[0u8; 4]).0, 22);
+    assert_eq!(call(&s, FUSE_IOMAP_DAX_GETMAP, 17, &[0u8; 4]).0, 22);
     assert_eq!(s.stats.get(FUSE_MKDIR), 1);
     assert!(s.stats.get(4000) >= 1);
 }

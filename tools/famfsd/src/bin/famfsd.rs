@@ -34,9 +34,53 @@ struct Args {
     /// More logging (-v info, -vv debug, -vvv every request).
     #[arg(short, long, action = clap::ArgAction::Count)]
     verbose: u8,
+    /// Entry and attribute timeout of directories, in seconds.
+    #[arg(long)]
+    timeout: Option<u64>,
+    /// Do not let other users access the mount (no allow_other).
+    #[arg(long)]
+    no_allow_other: bool,
+    /// Do not have the kernel check permissions (no default_permissions).
+    #[arg(long)]
+    no_default_permissions: bool,
+    /// Keep famfs's shadow YAML tree of the file system under this directory.
+    #[arg(long)]
+    shadow: Option<PathBuf>,
+    /// Another device of the file system (device index 1, 2, ... in order). famfsd finds
+    /// the devices the log names by uuid itself; this names them explicitly.
+    #[arg(long = "daxdev")]
+    daxdevs: Vec<PathBuf>,
     /// Internal: file descriptor to report readiness on ("ok" or the error line).
     #[arg(long, hide = true)]
     ready_fd: Option<i32>,
+}
+
+impl Args {
+    /// The options a restarted famfsd gets (all but the positional ones and the ready fd).
+    fn passthrough(&self) -> Vec<std::ffi::OsString> {
+        let mut v: Vec<std::ffi::OsString> = vec![format!("--threads={}", self.threads).into()];
+        if self.verbose > 0 {
+            v.push(format!("-{}", "v".repeat(self.verbose as usize)).into());
+        }
+        if let Some(t) = self.timeout {
+            v.push(format!("--timeout={t}").into());
+        }
+        if self.no_allow_other {
+            v.push("--no-allow-other".into());
+        }
+        if self.no_default_permissions {
+            v.push("--no-default-permissions".into());
+        }
+        if let Some(s) = &self.shadow {
+            v.push("--shadow".into());
+            v.push(s.into());
+        }
+        for d in &self.daxdevs {
+            v.push("--daxdev".into());
+            v.push(d.into());
+        }
+        v
+    }
 }
 
 fn main() {
@@ -90,13 +134,10 @@ fn background(args: &Args) -> Result<()> {
         .arg(&mnt)
         .arg("--foreground")
         .arg("--ready-fd=3")
-        .arg(format!("--threads={}", args.threads))
+        .args(args.passthrough())
         .stdin(std::process::Stdio::null())
         .stdout(logf.try_clone()?)
         .stderr(logf);
-    if args.verbose > 0 {
-        cmd.arg(format!("-{}", "v".repeat(args.verbose as usize)));
-    }
     let wfd = std::os::fd::AsRawFd::as_raw_fd(&wr);
     // SAFETY: only async-signal-safe calls (dup2, setsid) between fork and exec.
     unsafe {
@@ -176,6 +217,9 @@ fn serve(args: &Args, ready: &mut Option<std::fs::File>) -> Result<()> {
     let mnt = canonical_mount(&args.mountpoint)?;
     let dev = &args.dev;
     check_dax_device(dev)?;
+    for d in &args.daxdevs {
+        check_dax_device(d)?;
+    }
     let devf = std::fs::File::open(dev).with_context(|| dev.display().to_string())?;
     let dev_size = device_size(dev, &devf)?;
     drop(devf);
@@ -187,12 +231,21 @@ fn serve(args: &Args, ready: &mut Option<std::fs::File>) -> Result<()> {
     unsafe { libc::pthread_sigmask(libc::SIG_BLOCK, &sigs, std::ptr::null_mut()) };
 
     let fuse = Arc::new(session::open_fuse().context("/dev/fuse")?);
-    let host = MountHost::new(&mnt, dev, dev_size, time, Some(fuse.clone()));
+    let host = MountHost::new(&mnt, dev, dev_size, time, Some(fuse.clone()))
+        .with_devices(args.daxdevs.clone())
+        .with_shadow(args.shadow.clone());
     let server = Arc::new(Server::new(
         host,
         boot_snapshot(dev, dev_size, time)?,
         args.threads as usize,
     ));
+    if let Some(t) = args.timeout {
+        server.set_dir_timeout(t);
+    }
+    let access = session::Access {
+        allow_other: !args.no_allow_other,
+        default_permissions: !args.no_default_permissions,
+    };
     let workers: Vec<_> = (0..args.threads)
         .map(|i| {
             let (f, s) = (fuse.clone(), server.clone());
@@ -202,7 +255,7 @@ fn serve(args: &Args, ready: &mut Option<std::fs::File>) -> Result<()> {
         })
         .collect::<std::io::Result<_>>()?;
 
-    if let Err(e) = session::mount(fuse.as_fd(), dev, &mnt) {
+    if let Err(e) = session::mount(fuse.as_fd(), dev, &mnt, access) {
         let cfg = server.host().config_error.lock().unwrap().clone();
         let init = server.init.lock().unwrap().clone();
         if let Some(m) = cfg {
@@ -236,6 +289,19 @@ fn serve(args: &Args, ready: &mut Option<std::fs::File>) -> Result<()> {
     match loaded {
         Ok(Some(snap)) => {
             tracing::info!("{} log entries replayed", snap.next_index);
+            let registered = 1 + args.daxdevs.len();
+            if snap.ns.devices().len() > registered {
+                // The log names more devices (ADD_DAXDEV): find them by uuid and mount
+                // again with all of them, since devices are registered once, at mount.
+                let more = find_devices(&snap.ns.devices()[registered..]);
+                match more {
+                    Ok(paths) => {
+                        let _ = session::unmount(&mnt);
+                        return restart(args, &paths);
+                    }
+                    Err(e) => tracing::warn!("{e}: files on it are not served"),
+                }
+            }
             server.install(snap);
         }
         Ok(None) => unreachable!("read_log(None) always builds a snapshot"),
@@ -281,6 +347,38 @@ fn serve(args: &Args, ready: &mut Option<std::fs::File>) -> Result<()> {
     let _ = std::fs::remove_file(&pidfile);
     eprint!("famfsd: {} unmounted; statistics:\n{report}", mnt.display());
     Ok(())
+}
+
+/// The paths of `devs` on this host, found by uuid.
+fn find_devices(devs: &[famfs_media::namespace::Device]) -> Result<Vec<PathBuf>> {
+    devs.iter()
+        .map(|d| {
+            let found = famfs_media::daxdev::find_by_uuid(d.uuid);
+            match found.as_slice() {
+                [p] => Ok(p.clone()),
+                [] => bail!("device with uuid {} not found on this host", d.uuid),
+                _ => bail!("several devices have uuid {}: {found:?}", d.uuid),
+            }
+        })
+        .collect()
+}
+
+/// Start famfsd again (same process, same ready fd) with the devices `more` added.
+fn restart(args: &Args, more: &[PathBuf]) -> Result<()> {
+    let mut cmd = std::process::Command::new(std::env::current_exe()?);
+    cmd.arg(&args.dev)
+        .arg(&args.mountpoint)
+        .arg("--foreground")
+        .args(args.passthrough());
+    for d in more {
+        tracing::info!("device {} found: mounting again with it", d.display());
+        cmd.arg("--daxdev").arg(d);
+    }
+    if let Some(fd) = args.ready_fd {
+        cmd.arg(format!("--ready-fd={fd}"));
+    }
+    let e = cmd.exec();
+    bail!("restarting famfsd: {e}")
 }
 
 fn write_stats(path: &Path, report: &str) {

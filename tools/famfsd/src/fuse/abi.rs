@@ -46,8 +46,8 @@ pub const FUSE_FALLOCATE: u32 = 43;
 pub const FUSE_READDIRPLUS: u32 = 44;
 pub const FUSE_RENAME2: u32 = 45;
 pub const FUSE_TMPFILE: u32 = 51;
-pub const FUSE_IOMAP_CONFIG: u32 = 56;
-pub const FUSE_IOMAP_GETMAP: u32 = 57;
+pub const FUSE_IOMAP_DAX_CONFIG: u32 = 56;
+pub const FUSE_IOMAP_DAX_GETMAP: u32 = 57;
 
 /// INIT flags (64 bits: `flags | flags2 << 32`).
 pub const FUSE_ASYNC_READ: u64 = 1 << 0;
@@ -57,7 +57,9 @@ pub const FUSE_INIT_EXT: u64 = 1 << 30;
 pub const FUSE_IOMAP_DAX: u64 = 1 << 44;
 
 /// Open reply flag: the file's data is mapped by the iomap provider.
-pub const FOPEN_IOMAP: u32 = 1 << 9;
+pub const FOPEN_IOMAP_DAX: u32 = 1 << 9;
+/// `fuse_attr.flags`: the regular file's data is on the DAX devices (decided per inode).
+pub const FUSE_ATTR_IOMAP_DAX: u32 = 1 << 7;
 
 /// SETATTR valid bits.
 pub const FATTR_MODE: u32 = 1 << 0;
@@ -73,10 +75,10 @@ pub const FATTR_LOCKOWNER: u32 = 1 << 9;
 pub const FATTR_CTIME: u32 = 1 << 10;
 pub const FATTR_KILL_SUIDGID: u32 = 1 << 11;
 
-pub const FUSE_BACKING_TYPE_DAX: u32 = 1;
-pub const FUSE_IOMAP_PROVIDER_MAX: usize = 16;
-pub const FUSE_IOMAP_MAX_DEVICES: usize = 64;
-pub const FUSE_IOMAP_MAP_MAX: u32 = 16 << 20;
+pub const FUSE_BACKING_TYPE_DAX: u32 = 2;
+pub const FUSE_IOMAP_DAX_PROVIDER_MAX: usize = 16;
+pub const FUSE_IOMAP_DAX_MAX_DEVICES: usize = 64;
+pub const FUSE_IOMAP_DAX_MAP_MAX: u32 = 16 << 20;
 
 /// ioctl numbers on /dev/fuse (magic 229).
 pub const FUSE_DEV_IOC_MAGIC: u8 = 229;
@@ -324,27 +326,27 @@ pub struct fuse_backing_map {
 
 #[repr(C)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct fuse_iomap_config_out {
-    pub provider: [u8; FUSE_IOMAP_PROVIDER_MAX],
+pub struct fuse_iomap_dax_config_out {
+    pub provider: [u8; FUSE_IOMAP_DAX_PROVIDER_MAX],
     pub ndevices: u32,
     pub padding: u32,
-    pub backing_ids: [i32; FUSE_IOMAP_MAX_DEVICES],
+    pub backing_ids: [i32; FUSE_IOMAP_DAX_MAX_DEVICES],
 }
 
-impl Default for fuse_iomap_config_out {
+impl Default for fuse_iomap_dax_config_out {
     fn default() -> Self {
-        fuse_iomap_config_out {
-            provider: [0; FUSE_IOMAP_PROVIDER_MAX],
+        fuse_iomap_dax_config_out {
+            provider: [0; FUSE_IOMAP_DAX_PROVIDER_MAX],
             ndevices: 0,
             padding: 0,
-            backing_ids: [0; FUSE_IOMAP_MAX_DEVICES],
+            backing_ids: [0; FUSE_IOMAP_DAX_MAX_DEVICES],
         }
     }
 }
 
 #[repr(C)]
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct fuse_iomap_getmap_in {
+pub struct fuse_iomap_dax_getmap_in {
     pub fh: u64,
     pub size: u32,
     pub padding: u32,
@@ -352,7 +354,7 @@ pub struct fuse_iomap_getmap_in {
 
 #[repr(C)]
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct fuse_iomap_getmap_out {
+pub struct fuse_iomap_dax_getmap_out {
     pub size: u32,
     pub padding: u32,
 }
@@ -376,9 +378,9 @@ pod!(
     fuse_forget_in,
     fuse_batch_forget_in,
     fuse_backing_map,
-    fuse_iomap_config_out,
-    fuse_iomap_getmap_in,
-    fuse_iomap_getmap_out,
+    fuse_iomap_dax_config_out,
+    fuse_iomap_dax_getmap_in,
+    fuse_iomap_dax_getmap_out,
 );
 
 /// `FUSE_REC_ALIGN`: directory records are 8-byte aligned.
@@ -437,8 +439,8 @@ pub fn opcode_name(op: u32) -> &'static str {
         50 => "SYNCFS",
         52 => "STATX",
         53 => "COPY_FILE_RANGE_64",
-        FUSE_IOMAP_CONFIG => "IOMAP_CONFIG",
-        FUSE_IOMAP_GETMAP => "IOMAP_GETMAP",
+        FUSE_IOMAP_DAX_CONFIG => "IOMAP_CONFIG",
+        FUSE_IOMAP_DAX_GETMAP => "IOMAP_GETMAP",
         _ => "OTHER",
     }
 }

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
-//! The environment of a mounted famfsd: the DAX device registered at `FUSE_IOMAP_CONFIG`,
+//! The environment of a mounted famfsd: the DAX device registered at `FUSE_IOMAP_DAX_CONFIG`,
 //! and the metadata read back through the mount itself.
 //!
 //! The device is bound to `fsdev_dax` while mounted, which has neither `read` nor `mmap`:
@@ -81,16 +81,54 @@ impl Media for BufMedia {
 
 /// A full snapshot of the file system on `media`.
 pub fn snapshot_of(media: BufMedia, time: u64) -> Result<Snapshot> {
-    let fs = Famfs::open(media)?;
-    Ok(Snapshot {
-        ns: fs.namespace().clone(),
+    Ok(snapshot_from(&Famfs::open(media)?, time, false))
+}
+
+/// A full snapshot of `fs`; on a `client` host `.meta/.log` is read-only.
+pub fn snapshot_from<M: Media>(fs: &Famfs<M>, time: u64, client: bool) -> Snapshot {
+    let mut ns = fs.namespace().clone();
+    if client {
+        ns.set_client();
+    }
+    Snapshot {
+        ns,
         next_index: fs.log_header().next_index,
         booting: false,
         dev_size: fs.superblock().usable_size(),
         free_bytes: fs.free_bytes(),
         log_capacity: fs.log_header().capacity(),
         time,
-    })
+    }
+}
+
+/// Write famfs's shadow YAML of every file of `fs` under `dir` (`dir/<path>`, directories
+/// as directories), as famfs's FUSE daemon keeps it.
+pub fn write_shadow<M: Media>(fs: &Famfs<M>, dir: &Path) -> Result<()> {
+    let ns = fs.namespace();
+    for n in ns.nodes().filter(|n| n.log_index.is_some()) {
+        let rel = ns.path_of(n.ino);
+        let p = dir.join(&rel);
+        match n.map() {
+            None => std::fs::create_dir_all(&p).map_err(|e| Error::io(&p, e))?,
+            Some(m) => {
+                let flags = n
+                    .log_index
+                    .and_then(|i| crate::namespace::read_entry(fs.media(), fs.superblock(), i).ok())
+                    .and_then(|e| match e.kind {
+                        crate::log::EntryKind::File(f) => Some(f.flags),
+                        _ => None,
+                    })
+                    .unwrap_or(0);
+                let a = n.attr;
+                let y = crate::fs::shadow_yaml(&rel, a.size, flags, a.mode, a.uid, a.gid, m);
+                if let Some(d) = p.parent() {
+                    std::fs::create_dir_all(d).map_err(|e| Error::io(d, e))?;
+                }
+                std::fs::write(&p, y).map_err(|e| Error::io(&p, e))?;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The snapshot served before the superblock is known: the root, `.meta` and
@@ -137,8 +175,11 @@ pub struct MountHost {
     time: u64,
     fuse: Option<Arc<OwnedFd>>,
     sb: Mutex<Option<(Superblock, Vec<u8>)>>,
-    /// Why `FUSE_IOMAP_CONFIG` failed, for the mount error message.
+    /// Why `FUSE_IOMAP_DAX_CONFIG` failed, for the mount error message.
     pub config_error: Mutex<Option<String>>,
+    extra_devs: Vec<PathBuf>,
+    shadow: Option<PathBuf>,
+    client: std::sync::atomic::AtomicBool,
 }
 
 impl MountHost {
@@ -159,7 +200,35 @@ impl MountHost {
             fuse,
             sb: Mutex::new(None),
             config_error: Mutex::new(None),
+            extra_devs: Vec::new(),
+            shadow: None,
+            client: std::sync::atomic::AtomicBool::new(false),
         }
+    }
+
+    /// Also register these devices (device indexes 1, 2, ...) at `FUSE_IOMAP_DAX_CONFIG`.
+    pub fn with_devices(mut self, devs: Vec<PathBuf>) -> Self {
+        self.extra_devs = devs;
+        self
+    }
+
+    /// Keep famfs's shadow YAML tree of the file system under `dir`.
+    pub fn with_shadow(mut self, dir: Option<PathBuf>) -> Self {
+        self.shadow = dir;
+        self
+    }
+
+    /// The devices registered, in device-index order.
+    pub fn devices(&self) -> Vec<PathBuf> {
+        std::iter::once(self.dev.clone())
+            .chain(self.extra_devs.iter().cloned())
+            .collect()
+    }
+
+    /// Whether this host is a client of the file system (known once the superblock is
+    /// read): `.meta/.log` is then served read-only.
+    pub fn is_client(&self) -> bool {
+        self.client.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     fn meta(&self, name: &str) -> PathBuf {
@@ -173,6 +242,12 @@ impl MountHost {
         let mut b = vec![0u8; SB_SIZE];
         f.read_exact_at(&mut b, 0).map_err(|e| Error::io(&p, e))?;
         let sb = Superblock::decode(&b, self.dev_size)?;
+        let owner = crate::role::is_owner(&sb).unwrap_or_else(|e| {
+            tracing::warn!("system uuid: {e}; serving as a client");
+            false
+        });
+        self.client
+            .store(!owner, std::sync::atomic::Ordering::Relaxed);
         *self.sb.lock().unwrap_or_else(|e| e.into_inner()) = Some((sb.clone(), b));
         Ok(sb)
     }
@@ -181,8 +256,12 @@ impl MountHost {
     /// while the log itself is read, so that opening `.meta/.log` never misses (a miss
     /// would make a worker wait for the very reload that is opening it).
     pub fn meta_snapshot(&self, sb: &Superblock) -> Snapshot {
+        let mut ns = Namespace::new(sb);
+        if self.is_client() {
+            ns.set_client();
+        }
         Snapshot {
-            ns: Namespace::new(sb),
+            ns,
             next_index: 0,
             booting: false,
             dev_size: sb.usable_size(),
@@ -214,7 +293,16 @@ impl MountHost {
         f.read_exact_at(&mut log, 0).map_err(|e| Error::io(&p, e))?;
         drop(f);
         let media = BufMedia::new(&self.dev, self.dev_size, sb_bytes, sb.log_offset, log);
-        snapshot_of(media, self.time).map(Some)
+        let fs = Famfs::open(media)?;
+        for p in fs.problems() {
+            tracing::warn!("log replay skipped: {p}");
+        }
+        if let Some(d) = &self.shadow {
+            if let Err(e) = write_shadow(&fs, d) {
+                tracing::warn!("shadow tree {}: {e}", d.display());
+            }
+        }
+        Ok(Some(snapshot_from(&fs, self.time, self.is_client())))
     }
 }
 
@@ -228,24 +316,28 @@ impl Host for MountHost {
         let Some(fuse) = &self.fuse else {
             return fail("no /dev/fuse connection".to_string(), 19);
         };
-        let dax = match std::fs::OpenOptions::new()
-            .read(true)
-            .write(true)
-            .open(&self.dev)
-        {
-            Ok(f) => f,
-            Err(e) => {
-                let errno = e.raw_os_error().unwrap_or(5);
-                return fail(format!("{}: {e}", self.dev.display()), errno);
+        let mut ids = Vec::new();
+        for dev in self.devices() {
+            let dax = match std::fs::OpenOptions::new()
+                .read(true)
+                .write(true)
+                .open(&dev)
+            {
+                Ok(f) => f,
+                Err(e) => {
+                    let errno = e.raw_os_error().unwrap_or(5);
+                    return fail(format!("{}: {e}", dev.display()), errno);
+                }
+            };
+            match super::session::backing_open(fuse.as_fd(), dax.as_raw_fd()) {
+                Ok(id) => {
+                    tracing::info!("{}: registered as backing id {id}", dev.display());
+                    ids.push(id);
+                }
+                Err(errno) => return fail(backing_error(&dev, errno), errno),
             }
-        };
-        match super::session::backing_open(fuse.as_fd(), dax.as_raw_fd()) {
-            Ok(id) => {
-                tracing::info!("{}: registered as backing id {id}", self.dev.display());
-                Ok(vec![id])
-            }
-            Err(errno) => fail(backing_error(&self.dev, errno), errno),
         }
+        Ok(ids)
     }
 
     fn reload(&self, cur: &Snapshot) -> Option<Snapshot> {

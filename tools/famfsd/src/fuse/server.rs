@@ -3,7 +3,7 @@
 //! its reply (bytes to write back), against a snapshot of the replayed namespace.
 //!
 //! Nothing here touches /dev/fuse or the device: the [`Host`] does (device registration at
-//! `FUSE_IOMAP_CONFIG`, re-reading the log), so the handler runs in host unit tests.
+//! `FUSE_IOMAP_DAX_CONFIG`, re-reading the log), so the handler runs in host unit tests.
 
 use super::abi::*;
 use crate::error::errno::*;
@@ -82,7 +82,7 @@ impl Snapshot {
 
 /// What the handler needs from its environment.
 pub trait Host: Send + Sync {
-    /// Register the DAX devices for `FUSE_IOMAP_CONFIG`: their backing ids in device-index
+    /// Register the DAX devices for `FUSE_IOMAP_DAX_CONFIG`: their backing ids in device-index
     /// order, or an errno for the reply (the mount then fails).
     fn config(&self) -> Result<Vec<i32>, i32>;
     /// A newer snapshot if the log changed since `cur` was built, else `None`.
@@ -95,7 +95,7 @@ pub struct Stats {
     pub count: [AtomicU64; MAX_OPCODE + 1],
     /// All requests.
     pub total: AtomicU64,
-    /// `FUSE_IOMAP_GETMAP` replies that carried a map.
+    /// `FUSE_IOMAP_DAX_GETMAP` replies that carried a map.
     pub getmap_served: AtomicU64,
     /// Namespace reloads that found new log entries.
     pub reloads: AtomicU64,
@@ -171,6 +171,7 @@ pub struct Server<H: Host> {
     pub stats: Stats,
     /// Outcome of INIT.
     pub init: Mutex<InitState>,
+    dir_timeout: AtomicU64,
 }
 
 /// Build a reply: header plus payload.
@@ -214,7 +215,13 @@ impl<H: Host> Server<H> {
             max_reload_waiters: workers.saturating_sub(1),
             stats: Stats::default(),
             init: Mutex::new(InitState::Pending),
+            dir_timeout: AtomicU64::new(DIR_TIMEOUT_SECS),
         }
+    }
+
+    /// Set the entry and attribute timeout of directories (`famfs mount -t`).
+    pub fn set_dir_timeout(&self, secs: u64) {
+        self.dir_timeout.store(secs, Ordering::Relaxed);
     }
 
     /// The host.
@@ -268,13 +275,15 @@ impl<H: Host> Server<H> {
             uid: n.attr.uid,
             gid: n.attr.gid,
             blksize: if n.is_dir() { 4096 } else { 2 << 20 },
+            // Every regular file is served by the famfs provider, fixed when the inode is made.
+            flags: if n.is_dir() { 0 } else { FUSE_ATTR_IOMAP_DAX },
             ..Default::default()
         }
     }
 
-    fn timeout(n: &Node) -> u64 {
+    fn timeout(&self, n: &Node) -> u64 {
         if n.is_dir() {
-            DIR_TIMEOUT_SECS
+            self.dir_timeout.load(Ordering::Relaxed)
         } else {
             FILE_TIMEOUT_SECS
         }
@@ -296,7 +305,7 @@ impl<H: Host> Server<H> {
         let u = ih.unique;
         let r = match op {
             FUSE_INIT => self.do_init(u, arg),
-            FUSE_IOMAP_CONFIG => self.do_config(u),
+            FUSE_IOMAP_DAX_CONFIG => self.do_config(u),
             FUSE_LOOKUP => self.do_lookup(u, ih.nodeid, arg),
             FUSE_GETATTR => self.do_getattr(u, ih.nodeid),
             FUSE_SETATTR => self.do_setattr(u, ih.nodeid, arg),
@@ -312,7 +321,7 @@ impl<H: Host> Server<H> {
                 }
                 reply(u, 0, &[])
             }
-            FUSE_IOMAP_GETMAP => self.do_getmap(u, ih.nodeid, arg),
+            FUSE_IOMAP_DAX_GETMAP => self.do_getmap(u, ih.nodeid, arg),
             FUSE_STATFS => self.do_statfs(u),
             FUSE_RELEASE | FUSE_FLUSH | FUSE_FSYNC | FUSE_FSYNCDIR | FUSE_DESTROY => {
                 reply(u, 0, &[])
@@ -383,12 +392,13 @@ impl<H: Host> Server<H> {
 
     fn do_config(&self, u: u64) -> Vec<u8> {
         match self.host.config() {
-            Ok(ids) if !ids.is_empty() && ids.len() <= FUSE_IOMAP_MAX_DEVICES => {
-                let mut out = fuse_iomap_config_out::default();
+            Ok(ids) if !ids.is_empty() && ids.len() <= FUSE_IOMAP_DAX_MAX_DEVICES => {
+                let mut out = fuse_iomap_dax_config_out::default();
                 out.provider[..5].copy_from_slice(b"famfs");
                 out.ndevices = ids.len() as u32;
                 out.backing_ids[..ids.len()].copy_from_slice(&ids);
-                let len = std::mem::offset_of!(fuse_iomap_config_out, backing_ids) + 4 * ids.len();
+                let len =
+                    std::mem::offset_of!(fuse_iomap_dax_config_out, backing_ids) + 4 * ids.len();
                 reply(u, 0, &out.as_bytes()[..len])
             }
             Ok(_) => reply_err(u, EINVAL),
@@ -420,7 +430,7 @@ impl<H: Host> Server<H> {
         }
         match r {
             Ok(n) => {
-                let t = Self::timeout(&n);
+                let t = self.timeout(&n);
                 let out = fuse_entry_out {
                     nodeid: n.ino,
                     generation: 1,
@@ -439,7 +449,7 @@ impl<H: Host> Server<H> {
         match self.node(ino) {
             (snap, Some(n)) => {
                 let out = fuse_attr_out {
-                    attr_valid: Self::timeout(&n),
+                    attr_valid: self.timeout(&n),
                     attr: self.attr(&snap, &n),
                     ..Default::default()
                 };
@@ -472,7 +482,7 @@ impl<H: Host> Server<H> {
             return reply_err(u, EPERM);
         }
         let out = fuse_attr_out {
-            attr_valid: Self::timeout(&n),
+            attr_valid: self.timeout(&n),
             attr: self.attr(&snap, &n),
             ..Default::default()
         };
@@ -489,7 +499,7 @@ impl<H: Host> Server<H> {
             (_, Some(_)) => {
                 let out = fuse_open_out {
                     fh: self.new_fh(),
-                    open_flags: FOPEN_IOMAP,
+                    open_flags: FOPEN_IOMAP_DAX,
                     backing_id: 0,
                 };
                 reply(u, 0, out.as_bytes())
@@ -575,7 +585,7 @@ impl<H: Host> Server<H> {
     }
 
     fn do_getmap(&self, u: u64, ino: u64, arg: &[u8]) -> Vec<u8> {
-        let Some(inp) = fuse_iomap_getmap_in::from_bytes(arg) else {
+        let Some(inp) = fuse_iomap_dax_getmap_in::from_bytes(arg) else {
             return reply_err(u, EINVAL);
         };
         let (_, Some(n)) = self.node(ino) else {
@@ -588,11 +598,11 @@ impl<H: Host> Server<H> {
                 return reply_err(u, e.errno());
             }
         };
-        if blob.len() > FUSE_IOMAP_MAP_MAX as usize {
+        if blob.len() > FUSE_IOMAP_DAX_MAP_MAX as usize {
             tracing::warn!("GETMAP inode {ino}: map of {} bytes too large", blob.len());
             return reply_err(u, EINVAL);
         }
-        let hdr = fuse_iomap_getmap_out {
+        let hdr = fuse_iomap_dax_getmap_out {
             size: blob.len() as u32,
             padding: 0,
         };

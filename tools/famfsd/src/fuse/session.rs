@@ -55,20 +55,46 @@ pub fn backing_open(fuse: BorrowedFd<'_>, dax_fd: RawFd) -> Result<i32, i32> {
     unsafe { rustix::ioctl::ioctl(fuse, BackingOpen(map)) }.map_err(|e| e.raw_os_error())
 }
 
-/// The mount(2) data string of a connection.
-pub fn mount_options(fd: RawFd, uid: u32, gid: u32) -> String {
-    format!("fd={fd},rootmode=40000,user_id={uid},group_id={gid},default_permissions,allow_other")
+/// Access options of a mount (`famfs mount -u` and `-p` turn them off).
+#[derive(Debug, Clone, Copy)]
+pub struct Access {
+    /// Other users may access the mount (`allow_other`).
+    pub allow_other: bool,
+    /// The kernel checks permissions (`default_permissions`).
+    pub default_permissions: bool,
 }
 
-/// Mount connection `fuse` on `mnt`. Blocks until INIT and FUSE_IOMAP_CONFIG are answered,
+impl Default for Access {
+    fn default() -> Self {
+        Access {
+            allow_other: true,
+            default_permissions: true,
+        }
+    }
+}
+
+/// The mount(2) data string of a connection.
+pub fn mount_options(fd: RawFd, uid: u32, gid: u32, access: Access) -> String {
+    let mut o = format!("fd={fd},rootmode=40000,user_id={uid},group_id={gid}");
+    if access.default_permissions {
+        o.push_str(",default_permissions");
+    }
+    if access.allow_other {
+        o.push_str(",allow_other");
+    }
+    o
+}
+
+/// Mount connection `fuse` on `mnt`. Blocks until INIT and FUSE_IOMAP_DAX_CONFIG are answered,
 /// so the workers must be running.
-pub fn mount(fuse: BorrowedFd<'_>, dev: &Path, mnt: &Path) -> Result<(), Errno> {
+pub fn mount(fuse: BorrowedFd<'_>, dev: &Path, mnt: &Path, access: Access) -> Result<(), Errno> {
     use rustix::mount::{mount, MountFlags};
     use std::os::fd::AsRawFd;
     let opts = mount_options(
         fuse.as_raw_fd(),
         rustix::process::getuid().as_raw(),
         rustix::process::getgid().as_raw(),
+        access,
     );
     let opts = std::ffi::CString::new(opts).map_err(|_| Errno::INVAL)?;
     mount(
@@ -122,4 +148,25 @@ pub fn capabilities() -> (bool, bool) {
         })
         .unwrap_or(0);
     (eff & (1 << 21) != 0, eff & (1 << 17) != 0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn access_options() {
+        assert_eq!(
+            mount_options(5, 0, 0, Access::default()),
+            "fd=5,rootmode=40000,user_id=0,group_id=0,default_permissions,allow_other"
+        );
+        let none = Access {
+            allow_other: false,
+            default_permissions: false,
+        };
+        assert_eq!(
+            mount_options(5, 1, 2, none),
+            "fd=5,rootmode=40000,user_id=1,group_id=2"
+        );
+    }
 }

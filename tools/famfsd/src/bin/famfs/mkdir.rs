@@ -1,0 +1,52 @@
+// SPDX-License-Identifier: GPL-2.0
+//! `famfs mkdir`: create directories.
+
+use super::common::{ids, parse_mode, umask, Ctx, Target};
+use anyhow::Result;
+
+/// Options of mkdir.
+#[derive(clap::Args)]
+pub struct Args {
+    /// Create missing parents; no error if the directory exists.
+    #[arg(short, long)]
+    pub parents: bool,
+    /// Permission bits (octal; default 0755 masked by the umask).
+    #[arg(short, long, value_parser = parse_mode)]
+    pub mode: Option<u32>,
+    /// Owner (default: the caller's uid).
+    #[arg(short, long)]
+    pub uid: Option<u32>,
+    /// Group (default: the caller's gid).
+    #[arg(short, long)]
+    pub gid: Option<u32>,
+    /// Directories to create (ordinary paths inside a mounted famfs).
+    #[arg(required = true)]
+    pub dirs: Vec<String>,
+}
+
+/// Run mkdir.
+pub fn run(ctx: &Ctx, a: &Args) -> Result<()> {
+    let (euid, egid) = ids();
+    let (uid, gid) = (a.uid.unwrap_or(euid), a.gid.unwrap_or(egid));
+    let mode = a.mode.unwrap_or(0o755 & !umask());
+    for d in &a.dirs {
+        let (place, rel) = ctx.locate(d)?;
+        let mut t = Target::open(&place, true, "mkdir")?;
+        if ctx.dryrun {
+            if !a.parents {
+                t.fs.namespace().check_new(&rel)?;
+            }
+            println!("mkdir: dry run: would create {d}");
+            continue;
+        }
+        if a.parents {
+            t.fs.mkdir_p(&rel, mode, uid, gid)?;
+        } else {
+            t.fs.mkdir(&rel, mode, uid, gid)?;
+        }
+        if ctx.verbose > 0 {
+            println!("mkdir: {d}");
+        }
+    }
+    Ok(())
+}
