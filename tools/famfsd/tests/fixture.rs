@@ -345,3 +345,45 @@ fn cli_fsck_logplay_and_getmap_see_famfs_view() {
         "{err}"
     );
 }
+
+#[test]
+fn restored_onto_a_smaller_device_serves_the_files_that_fit() {
+    // What the guest test does with its 1 GiB /dev/dax0.0: the famfs-made metadata onto a
+    // smaller device; files inside it keep their maps, the others are skipped by name.
+    let d = tempdir();
+    let xz = fixture_dir().join("meta.img.xz");
+    let meta = d.path().join("meta.img");
+    let st = Command::new("xz")
+        .arg("-dc")
+        .arg(&xz)
+        .stdout(std::fs::File::create(&meta).unwrap())
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let dev = d.path().join("dev.img");
+    std::fs::File::create(&dev).unwrap().set_len(GB).unwrap();
+    let (m, v) = (meta.to_str().unwrap(), dev.to_str().unwrap());
+    let (code, _, err) = famfs(d.path(), &["restore", m, v]);
+    assert_eq!(code, 1);
+    assert!(err.contains("records a 4294967296-byte device"), "{err}");
+    let (code, out, err) = famfs(d.path(), &["restore", "--shrink", m, v]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("recorded as 1073741824"), "{out}");
+    let (code, out, _) = famfs(d.path(), &["fsck", v]);
+    assert_eq!(code, 1);
+    for f in ["data/striped_4x2m", "data/striped_odd", "data/striped_2x4m"] {
+        assert!(out.contains(&format!("'{f}': extent [")), "{out}");
+    }
+    let (files, _) = expected();
+    for (p, e) in &files {
+        let fits = e.map.extents().iter().all(|x| x.end() <= GB);
+        let (code, out, _) = famfs(d.path(), &["--device", v, "getmap", p]);
+        if fits {
+            let want =
+                std::fs::read_to_string(fixture_dir().join("expected-yaml").join(p)).unwrap();
+            assert_eq!((code, out), (0, want), "{p}");
+        } else {
+            assert_eq!(code, 2, "{p}: not served");
+        }
+    }
+}

@@ -6,7 +6,7 @@
 //! Extensions: `--device PATH` (or `FAMFS_DEVICE`) works on a device or image file and
 //! `--mount DIR` on a mount, with paths relative to the file system's root (`-d DEV`
 //! before the verb is the same as `--device DEV`); `umount`,
-//! `stats`, `adddev`, `verify --mmap`, `getmap --hex`, progress bars.
+//! `stats`, `adddev`, `restore`, `verify --mmap`, `getmap --hex`, progress bars.
 
 mod adddev;
 mod chkread;
@@ -21,6 +21,7 @@ mod logplay;
 mod mkdir;
 mod mkfs;
 mod mount;
+mod restore;
 mod verify;
 
 use anyhow::Result;
@@ -87,6 +88,8 @@ enum Cmd {
     },
     /// Extension: add a device (ADD_DAXDEV log entry).
     Adddev(adddev::Args),
+    /// Extension: write the metadata of an image file onto a device.
+    Restore(restore::Args),
 }
 
 #[derive(Parser)]
@@ -139,6 +142,7 @@ fn run(cli: &Cli) -> Result<i32> {
         Cmd::Umount { mountpoint } => mount::umount(mountpoint)?,
         Cmd::Stats { mountpoint } => mount::stats(mountpoint)?,
         Cmd::Adddev(a) => adddev::run(&ctx, a)?,
+        Cmd::Restore(a) => restore::run(&ctx, a)?,
     }
     Ok(0)
 }
