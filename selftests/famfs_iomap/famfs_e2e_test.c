@@ -329,7 +329,7 @@ static void setup_file(struct __test_metadata *_metadata,
 	EXPECT_EQ((off_t)self->l.file_size, st.st_size);
 	/* One map fetched: a large one after a probe with the size only. */
 	EXPECT_EQ(1 + (long)self->srv.getmap_short,
-		  srv_count(&self->srv, FUSE_IOMAP_GETMAP));
+		  srv_count(&self->srv, FUSE_IOMAP_DAX_GETMAP));
 }
 
 /* Map the whole file (its last page too) at a 2 MiB aligned address. */
@@ -558,7 +558,7 @@ TEST_F(famfs, large_map)
 	fd = srv_open_file(&self->srv, FNAME, O_RDONLY);
 	EXPECT_GE(fd, 0);
 	close(fd);
-	EXPECT_EQ(1, srv_count(&self->srv, FUSE_IOMAP_GETMAP) -
+	EXPECT_EQ(1, srv_count(&self->srv, FUSE_IOMAP_DAX_GETMAP) -
 		     (long)self->srv.getmap_short);
 	verify_raw(_metadata, self);
 }
@@ -657,7 +657,7 @@ TEST_F(famfs, rejected_maps)
 		default:
 			break;
 		}
-		getmaps = srv_count(&self->srv, FUSE_IOMAP_GETMAP);
+		getmaps = srv_count(&self->srv, FUSE_IOMAP_DAX_GETMAP);
 		fd = srv_open_file(&self->srv, FNAME, O_RDWR);
 		err = errno;
 		EXPECT_EQ(-1, fd) {
@@ -673,18 +673,18 @@ TEST_F(famfs, rejected_maps)
 		}
 		/* Asked once, nothing cached: the next open asks again. */
 		EXPECT_EQ(getmaps + 1, srv_count(&self->srv,
-						  FUSE_IOMAP_GETMAP));
+						  FUSE_IOMAP_DAX_GETMAP));
 	}
 
 	/* A valid map now opens, and is cached from then on. */
 	bad_layout(self, GOOD);
 	set_layout(_metadata, self);
-	getmaps = srv_count(&self->srv, FUSE_IOMAP_GETMAP);
+	getmaps = srv_count(&self->srv, FUSE_IOMAP_DAX_GETMAP);
 	self->fd = srv_open_file(&self->srv, FNAME, O_RDWR);
 	ASSERT_GE(self->fd, 0) {
 		TH_LOG("valid map after rejections: %s", strerror(errno));
 	}
-	EXPECT_EQ(getmaps + 1, srv_count(&self->srv, FUSE_IOMAP_GETMAP));
+	EXPECT_EQ(getmaps + 1, srv_count(&self->srv, FUSE_IOMAP_DAX_GETMAP));
 	ASSERT_EQ(0, fstat(self->fd, &st));
 	EXPECT_EQ((off_t)self->l.file_size, st.st_size);
 	fill(buf, sizeof(buf), self->seed, SZ_1M);
@@ -700,7 +700,7 @@ TEST_F(famfs, rejected_maps)
 	EXPECT_GE(fd, 0);
 	if (fd >= 0)
 		close(fd);
-	EXPECT_EQ(getmaps + 1, srv_count(&self->srv, FUSE_IOMAP_GETMAP));
+	EXPECT_EQ(getmaps + 1, srv_count(&self->srv, FUSE_IOMAP_DAX_GETMAP));
 }
 
 static sigjmp_buf fault_jmp;

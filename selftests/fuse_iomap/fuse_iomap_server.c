@@ -4,7 +4,7 @@
  *
  * The server runs in a thread of the test.  It negotiates FUSE_IOMAP_DAX,
  * registers its DAX devices with FUSE_DEV_IOC_BACKING_OPEN while it answers
- * FUSE_IOMAP_CONFIG, and answers FUSE_IOMAP_GETMAP with the test's map blob
+ * FUSE_IOMAP_DAX_CONFIG, and answers FUSE_IOMAP_DAX_GETMAP with the test's map blob
  * of the file, or an identity map.  Any request it does not expect gets
  * -EOPNOTSUPP, and every request is counted.
  */
@@ -100,10 +100,15 @@ static void fill_attr(struct srv *s, struct fuse_attr *a, uint64_t ino)
 	a->ino = ino;
 	a->nlink = 1;
 	a->blksize = 4096;
+	a->mtime = s->attr_mtime;
 	if (f) {
-		a->mode = S_IFREG | 0644;
-		a->size = f->size;
+		a->mode = S_IFREG | (f->mode ? f->mode : 0644);
+		a->size = f->size + s->attr_size_delta;
 		a->blocks = f->size / 512;
+		if (!f->plain)
+			a->flags |= FUSE_ATTR_IOMAP_DAX;
+		if (s->attr_flip)
+			a->flags ^= FUSE_ATTR_IOMAP_DAX;
 	} else {
 		a->mode = S_IFDIR | 0755;
 		a->nlink = 2;
@@ -177,6 +182,8 @@ static void do_init(struct srv *s, struct fuse_in_header *ih)
 	s->init_flags = in->flags | ((uint64_t)in->flags2 << 32);
 	if (!s->no_iomap)
 		flags |= FUSE_IOMAP_DAX;
+	if (s->passthrough)
+		flags |= FUSE_PASSTHROUGH;
 
 	out.major = FUSE_KERNEL_VERSION;
 	out.minor = FUSE_KERNEL_MINOR_VERSION;
@@ -185,6 +192,8 @@ static void do_init(struct srv *s, struct fuse_in_header *ih)
 	out.max_background = 16;
 	out.congestion_threshold = 12;
 	out.max_pages = MAX_WRITE / 4096;
+	if (s->passthrough)
+		out.max_stack_depth = 1;
 	out.flags = flags & s->init_flags;
 	out.flags2 = (flags & s->init_flags) >> 32;
 	reply(s, ih->unique, 0, &out, sizeof(out));
@@ -192,7 +201,7 @@ static void do_init(struct srv *s, struct fuse_in_header *ih)
 
 static void do_iomap_config(struct srv *s, struct fuse_in_header *ih)
 {
-	struct fuse_iomap_config_out out = { 0 };
+	struct fuse_iomap_dax_config_out out = { 0 };
 	int fds[SRV_MAX_DEVICES];
 	int n, i, id;
 
@@ -212,6 +221,18 @@ static void do_iomap_config(struct srv *s, struct fuse_in_header *ih)
 	}
 	for (i = 0; i < n; i++) {
 		id = backing_open(s, fds[i]);
+		if (!i && id > 0 && s->config_pt_path) {
+			/* A passthrough id where a DAX id belongs. */
+			struct fuse_backing_map pt = {
+				.fd = open(s->config_pt_path, O_RDONLY),
+				.flags = FUSE_BACKING_TYPE_PASSTHROUGH,
+			};
+
+			id = ioctl(s->fd, FUSE_DEV_IOC_BACKING_OPEN, &pt);
+			if (id < 0)
+				id = -errno;
+			close(pt.fd);
+		}
 		if (!i || id < 0)
 			s->backing_res = id;
 		if (id < 0) {
@@ -227,14 +248,16 @@ static void do_iomap_config(struct srv *s, struct fuse_in_header *ih)
 		out.ndevices = 0;
 		break;
 	case CONFIG_TOO_MANY:
-		out.ndevices = FUSE_IOMAP_MAX_DEVICES + 1;
+		out.ndevices = FUSE_IOMAP_DAX_MAX_DEVICES + 1;
 		break;
 	case CONFIG_LONG_NAME:
 		memset(out.provider, 'x', sizeof(out.provider));
 		break;
+	case CONFIG_HANG:
+		goto out;
 	}
 	reply(s, ih->unique, 0, &out,
-	      offsetof(struct fuse_iomap_config_out, backing_ids[n]));
+	      offsetof(struct fuse_iomap_dax_config_out, backing_ids[n]));
 out:
 	/* The kernel holds the devices now; the server needs no fd. */
 	while (n--)
@@ -244,9 +267,9 @@ out:
 
 static void do_getmap(struct srv *s, struct fuse_in_header *ih)
 {
-	struct fuse_iomap_getmap_in *in = (void *)(ih + 1);
+	struct fuse_iomap_dax_getmap_in *in = (void *)(ih + 1);
 	const struct srv_file *f = file_by_ino(s, ih->nodeid);
-	struct fuse_iomap_getmap_out hdr = { 0 };
+	struct fuse_iomap_dax_getmap_out hdr = { 0 };
 	struct identity_map map = { 0 };
 	const void *data = &map;
 	uint32_t len = sizeof(map);
@@ -274,7 +297,7 @@ static void do_getmap(struct srv *s, struct fuse_in_header *ih)
 		reply(s, ih->unique, -s->map_error, NULL, 0);
 		return;
 	case MAP_HUGE:
-		hdr.size = FUSE_IOMAP_MAP_MAX + 1;
+		hdr.size = FUSE_IOMAP_DAX_MAP_MAX + 1;
 		reply(s, ih->unique, 0, &hdr, sizeof(hdr));
 		return;
 	case MAP_GROWS:
@@ -301,9 +324,82 @@ static void do_open(struct srv *s, struct fuse_in_header *ih)
 	struct fuse_open_out out = { 0 };
 	uint32_t serial = ++s->next_fh;
 
+	const struct srv_file *f = file_by_ino(s, ih->nodeid);
+
 	out.fh = ih->nodeid << 32 | serial;
-	if (ih->opcode == FUSE_OPEN)
-		out.open_flags = FOPEN_IOMAP;
+	if (ih->opcode == FUSE_OPEN) {
+		switch (s->open_mode) {
+		case OPEN_AS_INODE:
+			if (f && !f->plain)
+				out.open_flags = FOPEN_IOMAP_DAX;
+			break;
+		case OPEN_ALWAYS_IOMAP:
+			out.open_flags = FOPEN_IOMAP_DAX;
+			break;
+		}
+		if (s->passthrough_dax_id && f && f->plain) {
+			out.open_flags |= FOPEN_PASSTHROUGH;
+			out.backing_id = s->backing_res;
+		}
+	}
+	reply(s, ih->unique, 0, &out, sizeof(out));
+}
+
+/* CREATE answers with the entry of an existing file, s->create_as. */
+static void do_create(struct srv *s, struct fuse_in_header *ih)
+{
+	struct {
+		struct fuse_entry_out entry;
+		struct fuse_open_out open;
+	} out = { 0 };
+	uint64_t ino = s->create_as ? ino_by_name(s, s->create_as) : 0;
+	const struct srv_file *f = file_by_ino(s, ino);
+
+	if (!f) {
+		reply(s, ih->unique, -EPERM, NULL, 0);
+		return;
+	}
+	out.entry.nodeid = ino;
+	out.entry.generation = 1;
+	fill_attr(s, &out.entry.attr, ino);
+	out.open.fh = ino << 32 | ++s->next_fh;
+	if (s->open_mode == OPEN_ALWAYS_IOMAP ||
+	    (s->open_mode == OPEN_AS_INODE && !f->plain))
+		out.open.open_flags = FOPEN_IOMAP_DAX;
+	reply(s, ih->unique, 0, &out, sizeof(out));
+}
+
+/* Plain files read as zeros, through the page cache. */
+static void do_read(struct srv *s, struct fuse_in_header *ih)
+{
+	struct fuse_read_in *in = (void *)(ih + 1);
+	const struct srv_file *f = file_by_ino(s, ih->nodeid);
+	static const char zeros[MAX_WRITE];
+	uint64_t n = 0;
+
+	if (f && in->offset < f->size)
+		n = f->size - in->offset;
+	if (n > in->size)
+		n = in->size;
+	if (n > sizeof(zeros))
+		n = sizeof(zeros);
+	reply(s, ih->unique, 0, zeros, n);
+}
+
+/* SETATTR changes nothing but the mode; the kernel must refuse the rest. */
+static void do_setattr(struct srv *s, struct fuse_in_header *ih)
+{
+	struct fuse_setattr_in *in = (void *)(ih + 1);
+	struct fuse_attr_out out = { 0 };
+
+	if (ih->opcode == FUSE_SETATTR) {
+		s->setattr_valid = in->valid;
+		s->setattr_mode = in->mode;
+	}
+	out.attr_valid = s->no_cache ? 0 : 3600;
+	fill_attr(s, &out.attr, ih->nodeid);
+	if (ih->opcode == FUSE_SETATTR && (in->valid & FATTR_MODE))
+		out.attr.mode = S_IFREG | (in->mode & 07777);
 	reply(s, ih->unique, 0, &out, sizeof(out));
 }
 
@@ -313,10 +409,10 @@ static void handle(struct srv *s, struct fuse_in_header *ih)
 	case FUSE_INIT:
 		do_init(s, ih);
 		break;
-	case FUSE_IOMAP_CONFIG:
+	case FUSE_IOMAP_DAX_CONFIG:
 		do_iomap_config(s, ih);
 		break;
-	case FUSE_IOMAP_GETMAP:
+	case FUSE_IOMAP_DAX_GETMAP:
 		do_getmap(s, ih);
 		break;
 	case FUSE_LOOKUP: {
@@ -329,25 +425,22 @@ static void handle(struct srv *s, struct fuse_in_header *ih)
 		}
 		out.nodeid = ino;
 		out.generation = 1;
-		out.entry_valid = 3600;
-		out.attr_valid = 3600;
+		out.entry_valid = s->no_cache ? 0 : 3600;
+		out.attr_valid = s->no_cache ? 0 : 3600;
 		fill_attr(s, &out.attr, ino);
 		reply(s, ih->unique, 0, &out, sizeof(out));
 		break;
 	}
 	case FUSE_GETATTR:
-	case FUSE_SETATTR: {
-		struct fuse_attr_out out = { 0 };
-
-		/*
-		 * SETATTR succeeds without changing anything: a truncate of
-		 * an iomap file must be refused by the kernel, not by us.
-		 */
-		out.attr_valid = 3600;
-		fill_attr(s, &out.attr, ih->nodeid);
-		reply(s, ih->unique, 0, &out, sizeof(out));
+	case FUSE_SETATTR:
+		do_setattr(s, ih);
 		break;
-	}
+	case FUSE_READ:
+		do_read(s, ih);
+		break;
+	case FUSE_CREATE:
+		do_create(s, ih);
+		break;
 	case FUSE_OPEN:
 	case FUSE_OPENDIR:
 		do_open(s, ih);
@@ -519,6 +612,22 @@ void srv_stop(struct srv *s)
 	if (s->dir[0])
 		rmdir(s->dir);
 	s->dir[0] = '\0';
+}
+
+/* Send a notification; returns 0 or the errno the kernel gave it. */
+int srv_notify(struct srv *s, int code, const void *data, size_t len)
+{
+	struct fuse_out_header oh = {
+		.len = sizeof(oh) + len,
+		.error = code,
+		.unique = 0,
+	};
+	struct iovec iov[2] = {
+		{ &oh, sizeof(oh) },
+		{ (void *)data, len },
+	};
+
+	return writev(s->fd, iov, 2) < 0 ? errno : 0;
 }
 
 long srv_count(struct srv *s, uint32_t opcode)

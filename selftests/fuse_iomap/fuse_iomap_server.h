@@ -34,6 +34,8 @@ struct srv_file {
 	uint64_t size;		/* size attribute */
 	const void *blob;	/* map sent at GETMAP; NULL: an identity map */
 	uint32_t blob_len;
+	uint32_t mode;		/* permission bits; 0: 0644 */
+	int plain;		/* no FUSE_ATTR_IOMAP_DAX: page cache, READ */
 };
 
 /* The map blob of the "identity" test provider. */
@@ -43,30 +45,38 @@ struct identity_map {
 	uint64_t size;
 };
 
-/* What the server puts in its FUSE_IOMAP_GETMAP identity map replies. */
+/* What the server puts in its FUSE_IOMAP_DAX_GETMAP identity map replies. */
 enum srv_map_mode {
 	MAP_OK,		/* a valid identity map */
 	MAP_BAD_DEVICE,	/* device index == ndevices */
 	MAP_TOO_BIG,	/* file_size beyond the end of the device */
 	MAP_SHORT,	/* a blob shorter than the provider's map */
 	MAP_ERROR,	/* an error reply (srv.map_error), for blobs too */
-	MAP_HUGE,	/* a map size above FUSE_IOMAP_MAP_MAX */
+	MAP_HUGE,	/* a map size above FUSE_IOMAP_DAX_MAP_MAX */
 	MAP_GROWS,	/* always a little more than the kernel offers */
 };
 
-/* How the server spoils its FUSE_IOMAP_CONFIG reply. */
+/* How the server spoils its FUSE_IOMAP_DAX_CONFIG reply. */
 enum srv_config_mode {
 	CONFIG_OK,
 	CONFIG_NO_DEVICES,	/* ndevices == 0 */
-	CONFIG_TOO_MANY,	/* ndevices > FUSE_IOMAP_MAX_DEVICES */
+	CONFIG_TOO_MANY,	/* ndevices > FUSE_IOMAP_DAX_MAX_DEVICES */
 	CONFIG_LONG_NAME,	/* provider name without a NUL */
+	CONFIG_HANG,		/* never answer */
+};
+
+/* What the server says about a file's mode in open replies. */
+enum srv_open_mode {
+	OPEN_AS_INODE,		/* FOPEN_IOMAP_DAX for iomap-DAX files only */
+	OPEN_ALWAYS_IOMAP,	/* FOPEN_IOMAP_DAX for every file */
+	OPEN_NEVER_IOMAP,	/* FOPEN_IOMAP_DAX for none */
 };
 
 struct srv {
 	/* Set by the test before srv_mount(). */
 	/* Devices to register at IOMAP_CONFIG, in device table order. */
 	const char *dax_path[SRV_MAX_DEVICES];
-	char provider[FUSE_IOMAP_PROVIDER_MAX];
+	char provider[FUSE_IOMAP_DAX_PROVIDER_MAX];
 	const struct srv_file *files;	/* NULL: FILE_A, FILE_B, FILE_C */
 	unsigned int nfiles;
 	int id_delta;			/* added to the backing id in the reply */
@@ -75,10 +85,19 @@ struct srv {
 	int config_mode;		/* enum srv_config_mode */
 	const char *probe[SRV_MAX_PROBES]; /* BACKING_OPEN these at CONFIG */
 	int probe_unpriv;		/* ... and the device without caps */
+	const char *create_as;		/* CREATE answers with this file */
+	int passthrough;		/* negotiate FUSE_PASSTHROUGH ... */
+	int passthrough_dax_id;		/* ... and name the DAX id in OPEN */
+	const char *config_pt_path;	/* list this passthrough id at CONFIG */
 
 	/* May be changed while mounted. */
 	_Atomic int map_mode;		/* enum srv_map_mode */
 	_Atomic int map_error;
+	_Atomic int open_mode;		/* enum srv_open_mode */
+	_Atomic int attr_flip;		/* flip FUSE_ATTR_IOMAP_DAX in replies */
+	_Atomic int64_t attr_size_delta; /* added to the size attribute */
+	_Atomic uint64_t attr_mtime;	/* mtime attribute */
+	_Atomic int no_cache;		/* entries and attributes valid 0 s */
 
 	/* Results. */
 	_Atomic unsigned long count[SRV_MAX_OPCODE + 1];
@@ -86,6 +105,8 @@ struct srv {
 	_Atomic int fh_mismatch;	/* GETMAP carried an unknown fh */
 	_Atomic uint32_t getmap_offer;	/* size offered by the last GETMAP */
 	_Atomic unsigned long getmap_short; /* replies with the map size only */
+	_Atomic uint32_t setattr_valid;	/* FATTR_* of the last SETATTR */
+	_Atomic uint32_t setattr_mode;	/* its mode */
 	uint32_t init_minor;
 	uint64_t init_flags;		/* flags offered by the kernel */
 	int backing_res;		/* id of the first device, or -errno */
@@ -110,6 +131,7 @@ int srv_mount_fd(struct srv *s);
 int srv_umount(struct srv *s);
 void srv_stop(struct srv *s);
 long srv_count(struct srv *s, uint32_t opcode);
+int srv_notify(struct srv *s, int code, const void *data, size_t len);
 void srv_path(struct srv *s, const char *name, char *buf, size_t len);
 
 #endif /* FUSE_IOMAP_SERVER_H */

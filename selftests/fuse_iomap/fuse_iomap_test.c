@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * FUSE iomap-DAX: a privileged server hands the kernel its DAX devices once
- * per mount (FUSE_IOMAP_CONFIG) and a map once per file (FUSE_IOMAP_GETMAP);
+ * per mount (FUSE_IOMAP_DAX_CONFIG) and a map once per file (FUSE_IOMAP_DAX_GETMAP);
  * the "identity" test provider then resolves reads, writes and faults to
  * device addresses without asking the server again.
  *
@@ -196,9 +196,9 @@ TEST_F(iomap, negotiate)
 	EXPECT_TRUE(!!(self->srv->init_flags & FUSE_IOMAP_DAX));
 	EXPECT_TRUE(!!(self->srv->init_flags & FUSE_INIT_EXT));
 	EXPECT_EQ(1, srv_count(self->srv, FUSE_INIT));
-	EXPECT_EQ(1, srv_count(self->srv, FUSE_IOMAP_CONFIG));
+	EXPECT_EQ(1, srv_count(self->srv, FUSE_IOMAP_DAX_CONFIG));
 	EXPECT_GT(self->srv->backing_res, 0);
-	EXPECT_EQ(0, srv_count(self->srv, FUSE_IOMAP_GETMAP));
+	EXPECT_EQ(0, srv_count(self->srv, FUSE_IOMAP_DAX_GETMAP));
 }
 
 /* A server that declines FUSE_IOMAP_DAX gets neither CONFIG nor GETMAP. */
@@ -207,10 +207,10 @@ TEST_F(iomap, declined)
 	self->srv->no_iomap = 1;
 	ASSERT_EQ(0, srv_mount(self->srv));
 	EXPECT_EQ(1, srv_count(self->srv, FUSE_INIT));
-	EXPECT_EQ(0, srv_count(self->srv, FUSE_IOMAP_CONFIG));
+	EXPECT_EQ(0, srv_count(self->srv, FUSE_IOMAP_DAX_CONFIG));
 	/* The device was not taken: an iomap mount can have it. */
 	ASSERT_EQ(0, srv_mount(self->srv2));
-	EXPECT_EQ(1, srv_count(self->srv2, FUSE_IOMAP_CONFIG));
+	EXPECT_EQ(1, srv_count(self->srv2, FUSE_IOMAP_DAX_CONFIG));
 }
 
 /*
@@ -230,7 +230,7 @@ TEST_F(iomap, write_read_identity)
 	fill(buf, len, self->seed, off);
 
 	mount_open(_metadata, self, FILE_A);
-	EXPECT_EQ(1, srv_count(self->srv, FUSE_IOMAP_GETMAP));
+	EXPECT_EQ(1, srv_count(self->srv, FUSE_IOMAP_DAX_GETMAP));
 	ASSERT_EQ((off_t)off, lseek(self->fd, off, SEEK_SET));
 	ASSERT_EQ((ssize_t)len, write(self->fd, buf, len));
 	ASSERT_EQ((off_t)off, lseek(self->fd, off, SEEK_SET));
@@ -385,7 +385,7 @@ TEST_F(iomap, one_getmap_no_requests)
 		close(fd);
 	}
 	EXPECT_EQ(opens + 40, srv_count(self->srv, FUSE_OPEN));
-	EXPECT_EQ(2, srv_count(self->srv, FUSE_IOMAP_GETMAP));
+	EXPECT_EQ(2, srv_count(self->srv, FUSE_IOMAP_DAX_GETMAP));
 	EXPECT_EQ(0, self->srv->fh_mismatch);
 	EXPECT_GE(self->srv->getmap_offer, (uint32_t)sizeof(struct identity_map));
 
@@ -423,7 +423,7 @@ TEST_F(iomap, one_getmap_no_requests)
 		TH_LOG("%lu requests during I/O", self->srv->total - before);
 		log_requests(_metadata, self->srv, snap);
 	}
-	EXPECT_EQ(2, srv_count(self->srv, FUSE_IOMAP_GETMAP));
+	EXPECT_EQ(2, srv_count(self->srv, FUSE_IOMAP_DAX_GETMAP));
 }
 
 /* A mounter without CAP_SYS_RAWIO cannot mount an iomap-DAX server. */
@@ -448,7 +448,7 @@ TEST_F(iomap, unprivileged_mounter)
 	}
 	if (!WEXITSTATUS(status))
 		umount2(self->srv->dir, MNT_DETACH);
-	EXPECT_EQ(0, srv_count(self->srv, FUSE_IOMAP_GETMAP));
+	EXPECT_EQ(0, srv_count(self->srv, FUSE_IOMAP_DAX_GETMAP));
 	EXPECT_GE(0, self->srv->backing_res);
 }
 
@@ -485,7 +485,7 @@ TEST_F(iomap, backing_open_device_dax)
 	ASSERT_EQ(0, dax_mode("device_dax"));
 	EXPECT_NE(0, srv_mount(self->srv));
 	EXPECT_EQ(-E_NOT_FSDEV, self->srv->backing_res);
-	EXPECT_EQ(1, srv_count(self->srv, FUSE_IOMAP_CONFIG));
+	EXPECT_EQ(1, srv_count(self->srv, FUSE_IOMAP_DAX_CONFIG));
 	srv_stop(self->srv);
 	ASSERT_EQ(0, dax_mode("fsdev_dax"));
 	ASSERT_EQ(0, srv_mount(self->srv2));
@@ -507,7 +507,7 @@ TEST_F(iomap, unknown_provider)
 	ASSERT_EQ(0, srv_mount(self->srv2));
 }
 
-/* A malformed FUSE_IOMAP_CONFIG reply fails the mount and holds nothing. */
+/* A malformed FUSE_IOMAP_DAX_CONFIG reply fails the mount and holds nothing. */
 TEST_F(iomap, malformed_config)
 {
 	static const enum srv_config_mode bad[] = {
@@ -571,7 +571,7 @@ TEST_F(iomap, getmap_rejected)
 		{ MAP_TOO_BIG, E_MAP_INVALID, 1 },
 		{ MAP_SHORT, E_MAP_INVALID, 1 },
 		{ MAP_ERROR, EIO, 1 },		/* the server's error */
-		{ MAP_HUGE, E2BIG, 1 },		/* above FUSE_IOMAP_MAP_MAX */
+		{ MAP_HUGE, E2BIG, 1 },		/* above FUSE_IOMAP_DAX_MAP_MAX */
 		{ MAP_GROWS, EIO, 2 },		/* larger than the second offer */
 	};
 	unsigned char buf[SZ_4K];
@@ -592,12 +592,12 @@ TEST_F(iomap, getmap_rejected)
 		if (fd >= 0)
 			close(fd);
 		requests += bad[i].requests;
-		EXPECT_EQ(requests, srv_count(self->srv, FUSE_IOMAP_GETMAP));
+		EXPECT_EQ(requests, srv_count(self->srv, FUSE_IOMAP_DAX_GETMAP));
 	}
 	self->srv->map_mode = MAP_OK;
 	self->fd = srv_open_file(self->srv, FILE_A, O_RDWR);
 	ASSERT_GE(self->fd, 0);
-	EXPECT_EQ(requests + 1, srv_count(self->srv, FUSE_IOMAP_GETMAP));
+	EXPECT_EQ(requests + 1, srv_count(self->srv, FUSE_IOMAP_DAX_GETMAP));
 	fill(buf, sizeof(buf), self->seed, SZ_2M);
 	ASSERT_EQ((ssize_t)sizeof(buf), pwrite(self->fd, buf, sizeof(buf),
 					       SZ_2M));
@@ -611,7 +611,7 @@ TEST_F(iomap, getmap_rejected)
 	EXPECT_GE(fd, 0);
 	if (fd >= 0)
 		close(fd);
-	EXPECT_EQ(requests + 1, srv_count(self->srv, FUSE_IOMAP_GETMAP));
+	EXPECT_EQ(requests + 1, srv_count(self->srv, FUSE_IOMAP_DAX_GETMAP));
 }
 
 /*
@@ -690,7 +690,7 @@ TEST_F(iomap, server_killed_while_mapped)
 	ASSERT_GE(self->fd, 0);
 	map_file(_metadata, self, FILE_A_SIZE);
 	touch(self->map, FILE_A_SIZE);
-	EXPECT_EQ(1, srv_count(self->srv, FUSE_IOMAP_GETMAP));
+	EXPECT_EQ(1, srv_count(self->srv, FUSE_IOMAP_DAX_GETMAP));
 
 	ASSERT_EQ(0, kill(pid, SIGKILL));
 	ASSERT_EQ(pid, waitpid(pid, &status, 0));

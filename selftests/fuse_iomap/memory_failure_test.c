@@ -2,13 +2,17 @@
 /*
  * A memory failure on a DAX device held by a FUSE iomap-DAX mount.
  *
- * The connection's holder ops mark the device failed and let the core
+ * The connection's holder ops record the failing range and let the core
  * memory-failure code go on: the process that consumed the poison gets
  * SIGBUS (BUS_MCEERR_AR), a process that asked for early kill and maps the
- * page gets SIGBUS (BUS_MCEERR_AO).  From then on every read and write of a
- * file on the device fails with EHWPOISON and every new fault raises SIGBUS
- * (BUS_MCEERR_AR), not only at the poisoned page.  Unmounting works, and a new server can
- * mount the device again.
+ * page gets SIGBUS (BUS_MCEERR_AO).  From then on reads and writes of the
+ * poisoned page fail with EHWPOISON and a new fault on it raises SIGBUS
+ * (BUS_MCEERR_AR); the rest of the device, in the same file and in others,
+ * keeps working.  Unmounting works, and a new server can mount the device
+ * again.
+ *
+ * Removing the device (unbinding it from fsdev_dax) while a file is mapped
+ * unmaps every file of the connection before the memory goes away.
  *
  * The failure is injected with madvise(MADV_HWPOISON) on one 4 KiB page of
  * /dev/dax1.0 at 448 MiB + 64 KiB, a page no other guest test uses; the
@@ -59,6 +63,7 @@
 
 #define KMSG_MAX	(64 * 1024)
 #define FAILURE_MSG	"fuse: iomap: memory failure on device 0 at "
+#define REMOVE_MSG	"fuse: iomap: device 0 is being removed"
 
 /* What a child saw; in shared memory. */
 struct report {
@@ -180,6 +185,7 @@ enum child_kind {
 	INJECT,		/* touch POISON, then MADV_HWPOISON it */
 	BYSTANDER,	/* touch POISON, ask for early kill, then wait */
 	TOUCH,		/* a fresh mapping of OTHER: touch it */
+	TOUCH_POISON,	/* a fresh mapping of POISON: touch it */
 };
 
 /*
@@ -191,6 +197,7 @@ static void child(enum child_kind kind, int fd, uint32_t seed,
 		  struct report *rep, int ready_fd, int wait_fd)
 {
 	uint64_t page = kind == TOUCH ? OTHER : POISON;
+	int check = kind != TOUCH_POISON;
 	unsigned char *p;
 	char c = 0;
 
@@ -199,6 +206,8 @@ static void child(enum child_kind kind, int fd, uint32_t seed,
 	if (!p)
 		_exit(1);
 	rep->page = p;
+	if (!check)
+		(void)*(volatile unsigned char *)p;	/* SIGBUS */
 	rep->data_ok = mismatch(p, SZ_4K, seed, page) < 0;
 	if (kind == BYSTANDER &&
 	    prctl(PR_MCE_KILL, PR_MCE_KILL_SET, PR_MCE_KILL_EARLY, 0, 0))
@@ -231,7 +240,7 @@ FIXTURE(memfail)
 {
 	struct srv srv;
 	struct srv srv2;	/* the mount after the failure */
-	struct report *rep;	/* INJECT, BYSTANDER, TOUCH, TOUCH again */
+	struct report *rep;	/* INJECT, BYSTANDER, TOUCH, TOUCH again, ... */
 	uint32_t seed;
 	int fd;
 	int kmsg;
@@ -244,7 +253,7 @@ FIXTURE_SETUP(memfail)
 	self->kmsg = -1;
 	srv_init(&self->srv, DAX_DEV);
 	srv_init(&self->srv2, DAX_DEV);
-	self->rep = mmap(NULL, 4 * sizeof(struct report),
+	self->rep = mmap(NULL, 5 * sizeof(struct report),
 			 PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
 			 -1, 0);
 	ASSERT_NE(MAP_FAILED, self->rep);
@@ -274,7 +283,7 @@ FIXTURE_TEARDOWN(memfail)
 		close(self->kmsg);
 	srv_stop(&self->srv);
 	srv_stop(&self->srv2);
-	munmap(self->rep, 4 * sizeof(struct report));
+	munmap(self->rep, 5 * sizeof(struct report));
 	free(self->log);
 }
 
@@ -301,10 +310,11 @@ static void log_excerpt(struct __test_metadata *_metadata, const char *log)
 	free(copy);
 }
 
-TEST_F(memfail, poison_then_remount)
+TEST_F(memfail, poison_one_range_then_remount)
 {
 	struct report *inj = &self->rep[0], *by = &self->rep[1];
 	struct report *touch = &self->rep[2], *again = &self->rep[3];
+	struct report *bad = &self->rep[4];
 	unsigned char buf[SZ_4K], want[SZ_4K];
 	char expect[128];
 	int pipe_ready[2], pipe_wait[2], status;
@@ -381,30 +391,43 @@ TEST_F(memfail, poison_then_remount)
 	EXPECT_EQ(0, count_str(self->log, "Oops"));
 	EXPECT_EQ(0, count_str(self->log, "Call Trace"));
 
-	/* The whole device failed: the healthy page and the poisoned one. */
-	errno = 0;
-	EXPECT_EQ(-1, pread(self->fd, buf, SZ_4K, OTHER));
-	EXPECT_EQ(EHWPOISON, errno);
+	/* Only the poisoned page failed. */
 	errno = 0;
 	EXPECT_EQ(-1, pread(self->fd, buf, SZ_4K, POISON));
 	EXPECT_EQ(EHWPOISON, errno);
-	errno = 0;
-	EXPECT_EQ(-1, pwrite(self->fd, want, SZ_4K, OTHER));
-	EXPECT_EQ(EHWPOISON, errno);
+	/* A read into the page stops short at it. */
+	EXPECT_EQ((ssize_t)SZ_4K - 1,
+		  pread(self->fd, buf, 2 * SZ_4K, POISON - SZ_4K + 1));
+	fill(want, SZ_4K, self->seed, OTHER);
+	EXPECT_EQ((ssize_t)SZ_4K, pread(self->fd, buf, SZ_4K, OTHER));
+	EXPECT_EQ(0, memcmp(buf, want, SZ_4K));
+	EXPECT_EQ((ssize_t)SZ_4K, pwrite(self->fd, want, SZ_4K, OTHER));
+	/* The page before the poisoned one, in its 2 MiB. */
+	EXPECT_EQ((ssize_t)SZ_4K, pread(self->fd, buf, SZ_4K, POISON - SZ_4K));
 
-	/* A new mapping faults SIGBUS (the mapping is refused, not read). */
+	/* A new mapping of a healthy page works, also next to the poison. */
 	pid = start_child(TOUCH, self->fd, self->seed, touch, -1, -1);
+	ASSERT_GT(pid, 0);
+	status = wait_child(pid);
+	EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+		TH_LOG("touching child: status %#x, signal %d code %d", status,
+		       touch->sig, touch->code);
+	}
+	EXPECT_TRUE(touch->ready && touch->data_ok);
+
+	/* A new mapping of the poisoned page faults SIGBUS (it is refused). */
+	pid = start_child(TOUCH_POISON, self->fd, self->seed, bad, -1, -1);
 	ASSERT_GT(pid, 0);
 	status = wait_child(pid);
 	EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == CHILD_SIGNALLED) {
 		TH_LOG("touching child: status %#x, no SIGBUS", status);
 	}
-	EXPECT_EQ(SIGBUS, touch->sig);
+	EXPECT_EQ(SIGBUS, bad->sig);
 	/* EHWPOISON from iomap_begin is VM_FAULT_HWPOISON: an MCE SIGBUS. */
-	EXPECT_EQ(BUS_MCEERR_AR, touch->code);
-	EXPECT_EQ(touch->page, touch->addr);
-	EXPECT_EQ(12, touch->lsb);
-	EXPECT_FALSE(touch->ready);
+	EXPECT_EQ(BUS_MCEERR_AR, bad->code);
+	EXPECT_EQ(bad->page, bad->addr);
+	EXPECT_EQ(12, bad->lsb);
+	EXPECT_FALSE(bad->ready);
 
 	/* Unmount (not lazily), and a new server mounts the device. */
 	close(self->fd);
@@ -449,6 +472,85 @@ TEST_F(memfail, poison_then_remount)
 	EXPECT_EQ(0, count_str(self->log, "BUG:"));
 	EXPECT_EQ(0, count_str(self->log, "Oops"));
 	EXPECT_EQ(0, count_str(self->log, "Call Trace"));
+}
+
+/* A child touching @map: exits CHILD_SIGNALLED on SIGBUS, 0 otherwise. */
+static int touch_in_child(void *map, struct report *rep)
+{
+	pid_t pid = fork();
+
+	if (!pid) {
+		catch_sigbus(rep);
+		(void)*(volatile unsigned char *)map;
+		_exit(0);
+	}
+	return pid < 0 ? -1 : wait_child(pid);
+}
+
+/*
+ * Unbinding the device from fsdev_dax (MF_MEM_PRE_REMOVE) used to leave the
+ * PTEs of mapped files pointing at memory that was then freed.
+ */
+TEST_F(memfail, unbind_while_mapped)
+{
+	unsigned char buf[SZ_4K], want[SZ_4K];
+	unsigned char *map;
+	int status;
+
+	self->srv.files = &mf_file;
+	self->srv.nfiles = 1;
+	ASSERT_EQ(0, srv_mount(&self->srv));
+	self->fd = srv_open_file(&self->srv, FILE_NAME, O_RDWR);
+	ASSERT_GE(self->fd, 0);
+	fill(want, SZ_4K, self->seed, OTHER);
+	ASSERT_EQ((ssize_t)SZ_4K, pwrite(self->fd, want, SZ_4K, OTHER));
+	map = mmap(NULL, WINDOW, PROT_READ | PROT_WRITE, MAP_SHARED, self->fd,
+		   OTHER);
+	ASSERT_NE(MAP_FAILED, map);
+	touch_read(map, WINDOW);
+	ASSERT_EQ((long)WINDOW, scan_bytes(map, WINDOW, PAGE_IS_PRESENT));
+
+	self->kmsg = kmsg_open();
+	ASSERT_GE(self->kmsg, 0);
+	ASSERT_EQ(0, write_str("/sys/bus/dax/drivers/fsdev_dax/unbind",
+			       DAX_NAME)) {
+		TH_LOG("unbind: %s", strerror(errno));
+	}
+
+	/* Nothing of the device is mapped any more, and nothing maps it. */
+	EXPECT_EQ(0, scan_bytes(map, WINDOW, PAGE_IS_PRESENT));
+	status = touch_in_child(map, &self->rep[0]);
+	EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == CHILD_SIGNALLED) {
+		TH_LOG("touching the mapping: status %#x", status);
+	}
+	errno = 0;
+	EXPECT_EQ(-1, pread(self->fd, buf, SZ_4K, OTHER));
+	EXPECT_NE(0, errno);
+
+	kmsg_read(self->kmsg, self->log, KMSG_MAX);
+	log_excerpt(_metadata, self->log);
+	EXPECT_EQ(1, count_str(self->log, REMOVE_MSG));
+	EXPECT_EQ(0, count_str(self->log, "WARNING"));
+	EXPECT_EQ(0, count_str(self->log, "BUG:"));
+
+	munmap(map, WINDOW);
+	close(self->fd);
+	self->fd = -1;
+	EXPECT_EQ(0, umount2(self->srv.dir, 0)) {
+		TH_LOG("umount: %s", strerror(errno));
+	}
+	self->srv.mounted = 0;
+	srv_stop(&self->srv);
+
+	/* Bound again, the device mounts and kept its data. */
+	ASSERT_EQ(0, dax_bind(DAX_NAME, "fsdev_dax"));
+	self->srv2.files = &mf_file;
+	self->srv2.nfiles = 1;
+	ASSERT_EQ(0, srv_mount(&self->srv2));
+	self->fd = srv_open_file(&self->srv2, FILE_NAME, O_RDWR);
+	ASSERT_GE(self->fd, 0);
+	EXPECT_EQ((ssize_t)SZ_4K, pread(self->fd, buf, SZ_4K, OTHER));
+	EXPECT_EQ(0, memcmp(buf, want, SZ_4K));
 }
 
 TEST_HARNESS_MAIN

@@ -15,8 +15,16 @@
 //! Byte `X` of the file is byte `X` of the device. Accesses at or past `size` fail with `ENXIO`.
 //! Parsing fails with `EINVAL` for a malformed map and `ENODEV` for a missing device; mapping a
 //! device that reported a memory failure fails with `EHWPOISON`.
+//!
+//! A second provider, `identity-drop`, maps the same way. Writing to
+//! `/sys/kernel/debug/fuse_iomap_test_provider/drop` drops its registration while the module
+//! stays loaded, so a test can check that connections which picked it keep working.
 
 use kernel::{
+    debugfs::{
+        Dir,
+        File, //
+    },
     fuse::iomap::{
         DeviceTable,
         Provider,
@@ -26,8 +34,11 @@ use kernel::{
         Flags,
         IoMap, //
     },
+    new_mutex,
     page::PAGE_SIZE,
-    prelude::*, //
+    prelude::*,
+    sync::Mutex,
+    uaccess::UserSliceReader, //
 };
 
 module! {
@@ -120,16 +131,62 @@ impl Provider for Identity {
     }
 }
 
+/// The `identity-drop` provider: [`Identity`] under another name.
+struct IdentityDrop;
+
+#[vtable]
+impl Provider for IdentityDrop {
+    const NAME: &'static CStr = c"identity-drop";
+    type Map = IdentityMap;
+
+    fn parse(table: &DeviceTable, blob: &[u8]) -> Result<(IdentityMap, u64)> {
+        Identity::parse(table, blob)
+    }
+
+    fn begin(
+        map: &IdentityMap,
+        table: &DeviceTable,
+        pos: u64,
+        len: u64,
+        flags: Flags,
+        iomap: &mut IoMap,
+    ) -> Result {
+        Identity::begin(map, table, pos, len, flags, iomap)
+    }
+}
+
+/// The registration of `identity-drop`, until a write to the `drop` file.
+type DropSlot = Mutex<Option<Pin<KBox<Registration<IdentityDrop>>>>>;
+
+/// Drops the `identity-drop` registration, whatever was written.
+fn drop_registration(slot: &DropSlot, _data: &mut UserSliceReader) -> Result {
+    drop(slot.lock().take());
+    Ok(())
+}
+
 #[pin_data]
 struct IdentityModule {
     #[pin]
     provider: Registration<Identity>,
+    _debugfs: Dir,
+    #[pin]
+    _drop: File<DropSlot>,
 }
 
 impl kernel::InPlaceModule for IdentityModule {
     fn init(_module: &'static ThisModule) -> impl PinInit<Self, Error> {
+        let debugfs = Dir::new(c"fuse_iomap_test_provider");
         try_pin_init!(Self {
             provider <- Registration::register(),
+            _drop <- debugfs.write_callback_file(
+                c"drop",
+                new_mutex!(Some(KBox::pin_init(
+                    Registration::<IdentityDrop>::register(),
+                    GFP_KERNEL
+                )?)),
+                &drop_registration,
+            ),
+            _debugfs: debugfs,
         })
     }
 }

@@ -1,0 +1,503 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * FUSE iomap-DAX against the rest of fs/fuse: the mode of an inode is decided
+ * once, when it is instantiated (FUSE_ATTR_IOMAP_DAX), and every path FUSE
+ * keeps for page-cache files (open, attribute updates, notifications,
+ * copy_file_range, O_TRUNC) leaves the DAX mappings and the size of iomap-DAX
+ * files alone.  Writes kill setuid, fsync writes back, backing ids serve only
+ * their own type, and a mounter whose server never answers can be killed.
+ *
+ * Each test names the defect it guards against.  Needs root, /dev/dax0.0
+ * (2 MiB aligned, bound to fsdev_dax) and the "identity" test provider; the
+ * test guest has all of them.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <linux/fs.h>	/* before sys/mount.h, which redefines */
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <linux/capability.h>
+
+#include "kselftest_harness.h"
+#include "fuse_iomap_server.h"
+#include "iomap_test_util.h"
+
+#define DAX_NAME	"dax0.0"
+#define DAX_DEV		"/dev/" DAX_NAME
+
+/* The files of the tests: identity maps, all from device offset 0. */
+#define DAX_FILE	"dax"		/* iomap-DAX, 4 MiB */
+#define PLAIN_FILE	"plain"		/* page cache, 64 KiB of zeros */
+#define SUID_FILE	"suid"		/* iomap-DAX, 2 MiB, mode 04755 */
+#define DAX_INO		2
+#define DAX_SIZE	(4 * SZ_1M)
+#define PLAIN_SIZE	(64 * 1024)
+
+static const struct srv_file files[] = {
+	{ .name = DAX_FILE, .size = DAX_SIZE },
+	{ .name = PLAIN_FILE, .size = PLAIN_SIZE, .plain = 1 },
+	{ .name = SUID_FILE, .size = SZ_2M, .mode = 04755 },
+};
+
+FIXTURE(paths)
+{
+	struct srv *srv;	/* shared memory: a forked mounter uses it */
+	int fd;
+	void *map;
+	size_t maplen;
+};
+
+FIXTURE_SETUP(paths)
+{
+	self->fd = -1;
+	self->map = MAP_FAILED;
+	self->srv = mmap(NULL, sizeof(struct srv), PROT_READ | PROT_WRITE,
+			 MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, self->srv);
+	srv_init(self->srv, DAX_DEV);
+	self->srv->files = files;
+	self->srv->nfiles = sizeof(files) / sizeof(files[0]);
+	ASSERT_EQ(0U, getuid());
+	ASSERT_EQ(0, provider_load()) {
+		TH_LOG("cannot load %s: %s", PROVIDER_KO, strerror(errno));
+	}
+	ASSERT_EQ(0, dax_bind(DAX_NAME, "fsdev_dax"));
+}
+
+FIXTURE_TEARDOWN(paths)
+{
+	if (self->map != MAP_FAILED)
+		munmap(self->map, self->maplen);
+	if (self->fd >= 0)
+		close(self->fd);
+	srv_stop(self->srv);
+	munmap(self->srv, sizeof(struct srv));
+}
+
+/* Mount, open @name read-write and map its first @len bytes. */
+static void open_map(struct __test_metadata *_metadata,
+		     FIXTURE_DATA(paths) * self, const char *name, size_t len)
+{
+	ASSERT_EQ(0, srv_mount(self->srv));
+	self->fd = srv_open_file(self->srv, name, O_RDWR);
+	ASSERT_GE(self->fd, 0) {
+		TH_LOG("open %s: %s", name, strerror(errno));
+	}
+	self->map = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED,
+			 self->fd, 0);
+	ASSERT_NE(MAP_FAILED, self->map);
+	self->maplen = len;
+	touch_read(self->map, len);
+}
+
+static long present(FIXTURE_DATA(paths) * self)
+{
+	return scan_bytes(self->map, self->maplen, PAGE_IS_PRESENT);
+}
+
+/*
+ * An open reply's FOPEN_IOMAP_DAX used to switch a whole inode to DAX while
+ * other opens had it mapped through the page cache (a NULL pointer oops in
+ * filemap_fault).  Now the inode's attributes decide, once, and an open
+ * reply that disagrees fails with EIO, through open and through create.
+ */
+TEST_F(paths, open_flag_must_match_inode)
+{
+	char path[PATH_MAX];
+	int fd;
+
+	open_map(_metadata, self, PLAIN_FILE, PLAIN_SIZE);
+
+	self->srv->open_mode = OPEN_ALWAYS_IOMAP;
+	errno = 0;
+	EXPECT_EQ(-1, srv_open_file(self->srv, PLAIN_FILE, O_RDONLY));
+	EXPECT_EQ(EIO, errno);
+	/* The page-cache mapping still works. */
+	touch_read(self->map, self->maplen);
+	EXPECT_EQ((long)PLAIN_SIZE, present(self));
+
+	self->srv->open_mode = OPEN_NEVER_IOMAP;
+	errno = 0;
+	EXPECT_EQ(-1, srv_open_file(self->srv, DAX_FILE, O_RDONLY));
+	EXPECT_EQ(EIO, errno);
+	EXPECT_EQ(0, srv_count(self->srv, FUSE_IOMAP_DAX_GETMAP));
+
+	/* The create path checks the same. */
+	self->srv->create_as = DAX_FILE;
+	srv_path(self->srv, "new", path, sizeof(path));
+	errno = 0;
+	EXPECT_EQ(-1, open(path, O_RDWR | O_CREAT, 0644));
+	EXPECT_EQ(EIO, errno);
+
+	self->srv->open_mode = OPEN_AS_INODE;
+	srv_path(self->srv, "new2", path, sizeof(path));
+	fd = open(path, O_RDWR | O_CREAT, 0644);
+	EXPECT_GE(fd, 0) {
+		TH_LOG("create answered with an iomap-DAX file: %s",
+		       strerror(errno));
+	}
+	EXPECT_EQ(1, srv_count(self->srv, FUSE_IOMAP_DAX_GETMAP));
+	if (fd >= 0)
+		close(fd);
+	fd = srv_open_file(self->srv, DAX_FILE, O_RDONLY);
+	EXPECT_GE(fd, 0);
+	if (fd >= 0)
+		close(fd);
+	EXPECT_EQ(1, srv_count(self->srv, FUSE_IOMAP_DAX_GETMAP));
+}
+
+/*
+ * A server that flips FUSE_ATTR_IOMAP_DAX between lookups gets a new inode;
+ * the old one, and its mappings, keep their mode.
+ */
+TEST_F(paths, attr_flag_flip_is_a_new_inode)
+{
+	struct stat before, after;
+	char path[PATH_MAX];
+
+	open_map(_metadata, self, DAX_FILE, SZ_2M);
+	srv_path(self->srv, DAX_FILE, path, sizeof(path));
+	ASSERT_EQ(0, fstat(self->fd, &before));
+
+	self->srv->no_cache = 1;
+	self->srv->attr_flip = 1;
+	ASSERT_EQ(0, stat(path, &after));
+	/* The stale inode is dropped; the mapping of the old one stays. */
+	EXPECT_EQ((long)SZ_2M, present(self));
+	touch(self->map, self->maplen);
+	EXPECT_EQ(before.st_size, after.st_size);
+	/* The new inode is a page-cache one: FOPEN_IOMAP_DAX is refused. */
+	errno = 0;
+	EXPECT_EQ(-1, open(path, O_RDONLY));
+	EXPECT_EQ(EIO, errno);
+}
+
+/*
+ * Every open used to invalidate the page cache of the file, which on a DAX
+ * mapping zapped every process's mappings (and WARNed).  Attribute updates,
+ * reverse invalidation, NOTIFY_STORE/RETRIEVE and copy_file_range took the
+ * same page-cache paths.
+ */
+TEST_F(paths, open_keeps_mappings)
+{
+	struct fuse_notify_inval_inode_out inval = {
+		.ino = DAX_INO, .off = 0, .len = -1,
+	};
+	struct {
+		struct fuse_notify_store_out hdr;
+		char data[SZ_4K];
+	} store = { .hdr = { .nodeid = DAX_INO, .offset = DAX_SIZE,
+			     .size = SZ_4K } };
+	struct fuse_notify_retrieve_out retrieve = {
+		.nodeid = DAX_INO, .offset = 0, .size = SZ_4K,
+	};
+	unsigned char want[SZ_4K], got[SZ_4K];
+	loff_t in = 0, out = SZ_2M + SZ_4K;
+	struct stat st;
+	int fd;
+
+	open_map(_metadata, self, DAX_FILE, SZ_2M);
+	ASSERT_EQ((long)SZ_2M, present(self));
+
+	/* Another open, without FOPEN_KEEP_CACHE. */
+	fd = srv_open_file(self->srv, DAX_FILE, O_RDONLY);
+	ASSERT_GE(fd, 0);
+	close(fd);
+	EXPECT_EQ((long)SZ_2M, present(self));
+
+	/* New attributes with another size and mtime. */
+	self->srv->no_cache = 1;
+	self->srv->attr_size_delta = SZ_1M;
+	self->srv->attr_mtime = 1234567;
+	ASSERT_EQ(0, fstat(self->fd, &st));
+	EXPECT_EQ((off_t)DAX_SIZE, st.st_size);
+	EXPECT_EQ((long)SZ_2M, present(self));
+
+	/* Reverse invalidation of the whole file. */
+	EXPECT_EQ(0, srv_notify(self->srv, FUSE_NOTIFY_INVAL_INODE, &inval,
+				sizeof(inval)));
+	EXPECT_EQ((long)SZ_2M, present(self));
+
+	/* The server cannot store into, or retrieve from, the page cache. */
+	EXPECT_EQ(EINVAL, srv_notify(self->srv, FUSE_NOTIFY_STORE, &store,
+				     sizeof(store)));
+	EXPECT_EQ(EINVAL, srv_notify(self->srv, FUSE_NOTIFY_RETRIEVE,
+				     &retrieve, sizeof(retrieve)));
+	ASSERT_EQ(0, fstat(self->fd, &st));
+	EXPECT_EQ((off_t)DAX_SIZE, st.st_size);
+
+	/* copy_file_range copies through read and write, inside the file. */
+	fill(want, SZ_4K, 77, 0);
+	ASSERT_EQ((ssize_t)SZ_4K, pwrite(self->fd, want, SZ_4K, 0));
+	EXPECT_EQ((ssize_t)SZ_4K,
+		  copy_file_range(self->fd, &in, self->fd, &out, SZ_4K, 0));
+	EXPECT_EQ((ssize_t)SZ_4K, pread(self->fd, got, SZ_4K, SZ_2M + SZ_4K));
+	EXPECT_EQ(0, memcmp(want, got, SZ_4K));
+	EXPECT_EQ(0, srv_count(self->srv, FUSE_COPY_FILE_RANGE));
+	EXPECT_EQ(0, srv_count(self->srv, FUSE_COPY_FILE_RANGE_64));
+	ASSERT_EQ(0, fstat(self->fd, &st));
+	EXPECT_EQ((off_t)DAX_SIZE, st.st_size);
+	EXPECT_EQ((long)SZ_2M, present(self));
+}
+
+/*
+ * The size of an iomap-DAX file is its map's: open(O_TRUNC) used to zero
+ * i_size and zap the mappings before SETATTR said EPERM.
+ */
+TEST_F(paths, size_from_map_only)
+{
+	char path[PATH_MAX];
+	long opens;
+	struct stat st;
+
+	open_map(_metadata, self, DAX_FILE, SZ_2M);
+	srv_path(self->srv, DAX_FILE, path, sizeof(path));
+
+	opens = srv_count(self->srv, FUSE_OPEN);
+	errno = 0;
+	EXPECT_EQ(-1, open(path, O_RDWR | O_TRUNC));
+	EXPECT_EQ(EPERM, errno);
+	EXPECT_EQ(opens, srv_count(self->srv, FUSE_OPEN));
+	errno = 0;
+	EXPECT_EQ(-1, truncate(path, 0));
+	EXPECT_EQ(EPERM, errno);
+	errno = 0;
+	EXPECT_EQ(-1, ftruncate(self->fd, DAX_SIZE + SZ_4K));
+	EXPECT_EQ(EPERM, errno);
+
+	self->srv->no_cache = 1;
+	self->srv->attr_size_delta = -(int64_t)SZ_1M;
+	ASSERT_EQ(0, stat(path, &st));
+	EXPECT_EQ((off_t)DAX_SIZE, st.st_size);
+	EXPECT_EQ((long)SZ_2M, present(self));
+	/* Writing at the old end still works: the file did not shrink. */
+	EXPECT_EQ(1, pwrite(self->fd, "x", 1, DAX_SIZE - 1));
+	errno = 0;
+	EXPECT_EQ(-1, pwrite(self->fd, "x", 1, DAX_SIZE));
+	EXPECT_EQ(EFBIG, errno);
+}
+
+/* write(2) used to keep setuid and setgid bits (no file_remove_privs()). */
+TEST_F(paths, write_kills_suid)
+{
+	long setattrs;
+
+	ASSERT_EQ(0, srv_mount(self->srv));
+	self->fd = srv_open_file(self->srv, SUID_FILE, O_RDWR);
+	ASSERT_GE(self->fd, 0);
+	EXPECT_EQ(1, pwrite(self->fd, "x", 1, 0));
+	EXPECT_EQ(1, srv_count(self->srv, FUSE_SETATTR));
+	EXPECT_TRUE(self->srv->setattr_valid & FATTR_MODE);
+	EXPECT_EQ(0755U, self->srv->setattr_mode & 07777);
+
+	/* Nothing left to kill: later writes send nothing. */
+	setattrs = srv_count(self->srv, FUSE_SETATTR);
+	EXPECT_EQ(1, pwrite(self->fd, "y", 1, 1));
+	EXPECT_EQ(setattrs, srv_count(self->srv, FUSE_SETATTR));
+}
+
+/* Recorded dax_writeback_range events of inode @ino. */
+static int trace_writeback_count(uint64_t ino)
+{
+	char line[1024], tag[32];
+	int n = 0;
+	FILE *f;
+
+	snprintf(tag, sizeof(tag), " ino %#llx ", (unsigned long long)ino);
+	f = fopen(TRACEFS "/trace", "r");
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f))
+		if (strstr(line, "dax_writeback_range:") && strstr(line, tag))
+			n++;
+	fclose(f);
+	return n;
+}
+
+/*
+ * Without ->writepages, dirty DAX entries were never cleaned: fsync wrote
+ * nothing back and the inode stayed dirty for ever.
+ */
+TEST_F(paths, fsync_writes_back)
+{
+	const char *ev = TRACEFS "/events/fs_dax/dax_writeback_range/enable";
+	struct stat st;
+
+	open_map(_metadata, self, DAX_FILE, SZ_2M);
+	ASSERT_EQ(0, fstat(self->fd, &st));
+	ASSERT_EQ(0, trace_pmd(1));
+	ASSERT_EQ(0, write_str(ev, "1"));
+	memset(self->map, 0x5a, SZ_4K);
+	EXPECT_EQ(0, fsync(self->fd));
+	EXPECT_EQ(0, write_str(ev, "0"));
+	trace_pmd(0);
+	EXPECT_GE(trace_writeback_count(st.st_ino), 1);
+	EXPECT_EQ(1, srv_count(self->srv, FUSE_FSYNC));
+}
+
+struct close_args {
+	int fd;
+	int id;
+	int drop;	/* capability to drop first, or -1 */
+	int res;
+};
+
+static void *close_thread(void *arg)
+{
+	struct close_args *a = arg;
+	struct __user_cap_header_struct hdr = {
+		.version = _LINUX_CAPABILITY_VERSION_3,
+	};
+	struct __user_cap_data_struct data[2];
+
+	if (a->drop >= 0) {
+		syscall(SYS_capget, &hdr, data);
+		data[a->drop / 32].effective &= ~(1U << (a->drop % 32));
+		if (syscall(SYS_capset, &hdr, data)) {
+			a->res = -1000 - errno;
+			return NULL;
+		}
+	}
+	a->res = ioctl(a->fd, FUSE_DEV_IOC_BACKING_CLOSE, &a->id) ? errno : 0;
+	return NULL;
+}
+
+/* Close backing id @id of @fd from a thread without capability @drop. */
+static int close_id(int fd, int id, int drop)
+{
+	struct close_args a = { .fd = fd, .id = id, .drop = drop };
+	pthread_t t;
+
+	if (pthread_create(&t, NULL, close_thread, &a))
+		return -1;
+	pthread_join(t, NULL);
+	return a.res;
+}
+
+/*
+ * Backing ids were untyped: a DAX id served as a passthrough backing file
+ * (around passthrough's CAP_SYS_ADMIN rule), a passthrough id as a DAX
+ * device, and either capability closed the other type's ids.
+ */
+TEST_F(paths, backing_ids_typed)
+{
+	self->srv->passthrough = 1;
+	self->srv->passthrough_dax_id = 1;
+	ASSERT_EQ(0, srv_mount(self->srv));
+	ASSERT_GT(self->srv->backing_res, 0);
+
+	/* An open naming the DAX id for passthrough fails. */
+	errno = 0;
+	EXPECT_EQ(-1, srv_open_file(self->srv, PLAIN_FILE, O_RDONLY));
+	EXPECT_NE(0, errno);
+
+	/* CAP_SYS_ADMIN alone does not close a DAX id; CAP_SYS_RAWIO does. */
+	EXPECT_EQ(EPERM, close_id(self->srv->fd, self->srv->backing_res,
+				  CAP_SYS_RAWIO));
+	EXPECT_EQ(0, close_id(self->srv->fd, self->srv->backing_res,
+			      CAP_SYS_ADMIN));
+	srv_stop(self->srv);
+
+	/* A passthrough id in the device table fails the mount. */
+	srv_init(self->srv, DAX_DEV);
+	self->srv->files = files;
+	self->srv->nfiles = sizeof(files) / sizeof(files[0]);
+	self->srv->passthrough = 1;
+	self->srv->config_pt_path = "/init";
+	EXPECT_EQ(ENOENT, srv_mount(self->srv));
+}
+
+/*
+ * FUSE_IOMAP_DAX_CONFIG was sent with args.force: a server that never
+ * answered left mount(2) in D state.  Now a fatal signal aborts the mount.
+ */
+TEST_F(paths, config_unanswered_killable)
+{
+	int status = 0, i;
+	pid_t pid;
+
+	self->srv->config_mode = CONFIG_HANG;
+	pid = fork();
+	ASSERT_GE(pid, 0);
+	if (!pid)
+		_exit(srv_mount(self->srv));
+	/* Wait until the server has the request. */
+	for (i = 0; i < 1000 && !srv_count(self->srv, FUSE_IOMAP_DAX_CONFIG);
+	     i++)
+		usleep(10 * 1000);
+	EXPECT_EQ(1, srv_count(self->srv, FUSE_IOMAP_DAX_CONFIG));
+	kill(pid, SIGKILL);
+	for (i = 0; i < 2000; i++) {
+		if (waitpid(pid, &status, WNOHANG) == pid)
+			break;
+		usleep(10 * 1000);
+	}
+	ASSERT_LT(i, 2000) {
+		TH_LOG("the mounter did not die: stuck in mount(2)");
+	}
+	EXPECT_TRUE(WIFSIGNALED(status));
+
+	/* The device is free for the next mount. */
+	srv_init(self->srv, DAX_DEV);
+	self->srv->files = files;
+	self->srv->nfiles = sizeof(files) / sizeof(files[0]);
+	EXPECT_EQ(0, srv_mount(self->srv));
+}
+
+/*
+ * A connection used to read its provider's methods from the provider's
+ * registration for its whole life, and safe Rust may drop a registration
+ * at any time.  Now the connection copies them at FUSE_IOMAP_DAX_CONFIG.
+ */
+TEST_F(paths, provider_dropped_while_mounted)
+{
+	const char *knob = "/sys/kernel/debug/fuse_iomap_test_provider/drop";
+	unsigned char want[SZ_4K], got[SZ_4K];
+	struct srv *other;
+	int fd;
+
+	snprintf(self->srv->provider, sizeof(self->srv->provider),
+		 "identity-drop");
+	open_map(_metadata, self, DAX_FILE, SZ_2M);
+	ASSERT_EQ(0, write_str(knob, "1")) {
+		TH_LOG("%s: %s", knob, strerror(errno));
+	}
+
+	/* Maps, faults and I/O of the mount go on; a new file is parsed. */
+	fill(want, SZ_4K, 99, SZ_1M);
+	memcpy((char *)self->map + SZ_1M, want, SZ_4K);
+	EXPECT_EQ((ssize_t)SZ_4K, pread(self->fd, got, SZ_4K, SZ_1M));
+	EXPECT_EQ(0, memcmp(want, got, SZ_4K));
+	fd = srv_open_file(self->srv, SUID_FILE, O_RDONLY);
+	EXPECT_GE(fd, 0) {
+		TH_LOG("open after the provider was dropped: %s",
+		       strerror(errno));
+	}
+	EXPECT_EQ((ssize_t)SZ_4K, pread(fd, got, SZ_4K, SZ_1M));
+	EXPECT_EQ(0, memcmp(want, got, SZ_4K));
+	close(fd);
+
+	/* A new mount cannot pick the dropped provider. */
+	other = mmap(NULL, sizeof(*other), PROT_READ | PROT_WRITE,
+		     MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, other);
+	srv_init(other, "/dev/dax1.0");
+	snprintf(other->provider, sizeof(other->provider), "identity-drop");
+	EXPECT_EQ(ENOENT, srv_mount(other));
+	srv_stop(other);
+	munmap(other, sizeof(*other));
+}
+
+TEST_HARNESS_MAIN
