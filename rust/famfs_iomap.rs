@@ -125,6 +125,29 @@ struct Famfs;
 // CAST: `PAGE_SIZE` fits in a `u64`.
 const PAGE: u64 = kernel::page::PAGE_SIZE as u64;
 
+// fmaps are aligned to `fmap::ALIGN` (4 KiB): with larger pages a mapping would start inside
+// another extent. Such kernels are refused here rather than served wrong addresses.
+const _: () = assert!(
+    PAGE == fmap::ALIGN,
+    "famfs_iomap needs 4 KiB pages: fmaps are 4 KiB aligned"
+);
+
+/// The DAX mapping for `m`, widened to start at the page holding `m.file_offset`: the device
+/// address, the file offset and the length.
+///
+/// Extents are [`fmap::ALIGN`] aligned, so with `page == fmap::ALIGN` device and file offsets
+/// are congruent modulo the page and the widened range stays inside the extent. Anything else
+/// fails with [`EIO`] instead of wrapping around.
+fn dax_window(m: &fmap::Mapping, page: u64) -> Result<(u64, u64, u64)> {
+    let skew = m.file_offset.checked_rem(page).ok_or(EIO)?;
+    if m.dev_offset % page != skew {
+        return Err(EIO);
+    }
+    let addr = m.dev_offset.checked_sub(skew).ok_or(EIO)?;
+    let len = m.len.checked_add(skew).ok_or(EIO)?;
+    Ok((addr, m.file_offset - skew, len))
+}
+
 #[vtable]
 impl Provider for Famfs {
     const NAME: &'static CStr = c"famfs";
@@ -170,17 +193,10 @@ impl Provider for Famfs {
             .map_err(|e| Error::from_errno(-e.errno()))?;
         // CAST: device indices were checked against the table at parse time.
         let dev = m.dev as usize;
-        // Extents are page aligned, so `dev_offset` and `file_offset` are congruent modulo the
-        // page size: start the mapping at the page holding `pos`. `map_dax` checks the range
-        // against the device once more and fails with EHWPOISON after a memory failure.
-        let skew = m.file_offset % PAGE;
-        table.map_dax(
-            iomap,
-            dev,
-            m.dev_offset - skew,
-            m.file_offset - skew,
-            m.len + skew,
-        )
+        // Start the mapping at the page holding `pos`. `map_dax` checks the range against the
+        // device once more and fails with EHWPOISON after a memory failure.
+        let (addr, offset, len) = dax_window(&m, PAGE)?;
+        table.map_dax(iomap, dev, addr, offset, len)
     }
 }
 
@@ -255,6 +271,33 @@ mod tests {
         let third = KBox::pin_init(Registration::<Twin>::register(), GFP_KERNEL);
         assert!(third.is_ok());
         Ok(())
+    }
+
+    /// A mapping is widened to its page only when device and file offsets agree modulo the
+    /// page: a 4 KiB aligned extent on 64 KiB pages fails with EIO instead of underflowing.
+    #[test]
+    fn dax_window_page_size() {
+        let m = fmap::Mapping {
+            dev: 0,
+            dev_offset: 4096,
+            file_offset: 69632,
+            len: 4096,
+        };
+        assert_eq!(dax_window(&m, 4096).ok(), Some((4096, 69632, 4096)));
+        assert!(matches!(dax_window(&m, 65536), Err(e) if e == EIO));
+        let m = fmap::Mapping {
+            dev_offset: 65536 + 8192,
+            file_offset: 8192,
+            ..m
+        };
+        assert_eq!(dax_window(&m, 65536).ok(), Some((65536, 0, 12288)));
+        let m = fmap::Mapping {
+            dev_offset: 0,
+            file_offset: 8192,
+            ..m
+        };
+        assert!(matches!(dax_window(&m, 65536), Err(e) if e == EIO));
+        assert!(matches!(dax_window(&m, 0), Err(e) if e == EIO));
     }
 
     /// The kernel storage hands out zeroed buffers of the requested length.
