@@ -202,7 +202,7 @@ static int bench_famfs(const char *label, const char *dev, size_t len)
 	measure(label, fd, len, 1);
 	close(fd);
 	fprintf(stderr, "%s: %ld requests to the server in all, GETMAP %ld\n",
-		label, (long)srv.total, srv_count(&srv, FUSE_IOMAP_GETMAP));
+		label, (long)srv.total, srv_count(&srv, FUSE_IOMAP_DAX_GETMAP));
 	srv_umount(&srv);
 	srv_stop(&srv);
 	return 0;
