@@ -43,6 +43,16 @@ done
 cp "$TOP/guest/init" "$ROOT/init"
 chmod +x "$ROOT/init"
 cp "$TOP"/guest/*.sh "$ROOT/famfs/"
+# famfs's command line: mkfs.famfs is the famfs program under that name; the compatibility
+# test runs with the tests, with the famfs-made fixture that sits beside the clone.
+[ -x "$ROOT/famfs/bin/famfs" ] && ln -sf famfs "$ROOT/famfs/bin/mkfs.famfs"
+cp "$TOP/guest/famfs_compat.sh" "$ROOT/famfs/tests/"
+FIXTURE=$TOP/../shared/fixtures/famfs-real
+if [ -f "$FIXTURE/meta.img.xz" ]; then
+	mkdir -p "$ROOT/famfs/fixture"
+	cp -r "$FIXTURE/meta.img.xz" "$FIXTURE/expected-yaml" "$ROOT/famfs/fixture/"
+	chmod -R u+w "$ROOT/famfs/fixture"
+fi
 [ -f "$TOP/rust/famfs_iomap.ko" ] && cp "$TOP/rust/famfs_iomap.ko" "$ROOT/famfs/"
 
 # Test modules (the fuse iomap-DAX test provider): built against this kernel in a copy, so the

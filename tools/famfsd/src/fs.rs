@@ -405,9 +405,7 @@ impl<M: Media> Famfs<M> {
         check_range(node, off, buf.len() as u64)?;
         let mut done = 0usize;
         while done < buf.len() {
-            let (_, dev_off, avail) = map.resolve(off + done as u64).ok_or_else(|| {
-                Error::Invalid(format!("inode {ino}: offset past the end of its map"))
-            })?;
+            let (dev_off, avail) = primary_range(ino, &map, off + done as u64)?;
             let n = (avail.min((buf.len() - done) as u64)) as usize;
             self.media
                 .write(dev_off, n as u64)?
@@ -424,14 +422,26 @@ impl<M: Media> Famfs<M> {
         check_range(node, off, buf.len() as u64)?;
         let mut done = 0usize;
         while done < buf.len() {
-            let (_, dev_off, avail) = map.resolve(off + done as u64).ok_or_else(|| {
-                Error::Invalid(format!("inode {ino}: offset past the end of its map"))
-            })?;
+            let (dev_off, avail) = primary_range(ino, map, off + done as u64)?;
             let n = (avail.min((buf.len() - done) as u64)) as usize;
             buf[done..done + n].copy_from_slice(self.media.read(dev_off, n as u64)?);
             done += n;
         }
         Ok(())
+    }
+}
+
+/// Resolve file offset `off` of inode `ino` to a range of the primary device, the only
+/// one a [`Media`] maps.
+fn primary_range(ino: u64, map: &FileMap, off: u64) -> Result<(u64, u64)> {
+    match map.resolve(off) {
+        Some((0, dev_off, avail)) => Ok((dev_off, avail)),
+        Some((d, _, _)) => Err(Error::Unsupported(format!(
+            "inode {ino}: data at offset {off} is on device {d}; reach it through a mount"
+        ))),
+        None => Err(Error::Invalid(format!(
+            "inode {ino}: offset past the end of its map"
+        ))),
     }
 }
 

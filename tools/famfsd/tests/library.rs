@@ -510,3 +510,63 @@ fn mounted_meta_files_give_the_same_namespace() {
     let fs = Famfs::open(MountedMeta::open(&mnt, false).unwrap()).unwrap();
     assert_eq!(listing(&fs).len(), before.len() + 1);
 }
+
+#[test]
+fn a_second_device_from_add_daxdev() {
+    use famfs_media::log::DaxdevEntry;
+    let d = tempdir();
+    let (p, mut fs) = mkfs(d.path(), 64 * MB);
+    let u1 = uuid::Uuid::from_u128(0x1111);
+    assert_eq!(fs.add_daxdev(32 * MB, u1).unwrap(), 1);
+    // Errors name the device and the rule.
+    let e = fs.add_daxdev(32 * MB, u1).unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("uuid 00000000-0000-0000-0000-000000001111 is already device 1"),
+        "{e}"
+    );
+    let e = fs.add_daxdev(4096, uuid::Uuid::from_u128(2)).unwrap_err();
+    assert!(
+        e.to_string().contains("smaller than one allocation unit"),
+        "{e}"
+    );
+    let e = fs.add_daxdev(32 * MB, uuid::Uuid::nil()).unwrap_err();
+    assert!(e.to_string().contains("nil uuid"), "{e}");
+    // Fill device 0: the next file goes to device 1.
+    fs.create_file("big0", &simple(54 * MB)).unwrap();
+    let ino = fs.create_file("on1", &simple(8 * MB)).unwrap();
+    let n = fs.namespace().get(ino).unwrap();
+    assert_eq!(n.map().unwrap().extents()[0].devindex, 1);
+    let blob = n.fmap_blob().unwrap();
+    let k = famfs_fmap::Fmap::parse(&blob, &[64 * MB, 32 * MB]).unwrap();
+    assert_eq!(k.resolve(0).unwrap().dev, 1);
+    // The device file maps device 0 only: data on device 1 is reached through a mount.
+    let e = fs.write_data(ino, 0, &[1]).unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("is on device 1; reach it through a mount"),
+        "{e}"
+    );
+    drop(fs);
+    let fs = reopen(&p).unwrap();
+    assert_eq!(fs.namespace().devices().len(), 2);
+    assert_eq!(fs.namespace().devices()[1].uuid, u1);
+    drop(fs);
+    assert!(fsck(&RawDevice::open(&p, false).unwrap()).is_clean());
+    // Out of order, and a file on a device that does not exist.
+    inject(
+        &p,
+        EntryKind::AddDaxdev(DaxdevEntry {
+            size: 32 * MB,
+            uuid: uuid::Uuid::from_u128(3),
+            index: 5,
+        }),
+    );
+    let mut e = Extent::new(0, 2 * MB);
+    e.devindex = 2;
+    inject(&p, crafted("nodev", vec![e]));
+    let r = fsck(&RawDevice::open(&p, false).unwrap());
+    assert_eq!(r.problems.len(), 2, "{:?}", r.problems);
+    assert!(r.problems[0].contains("device 5: out of order (the next device index is 2)"));
+    assert!(r.problems[1].contains("'nodev': device index 2 does not exist"));
+}
