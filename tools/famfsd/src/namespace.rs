@@ -578,3 +578,19 @@ pub fn replay(
         problems,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn meta_file_modes_follow_famfs_and_the_role() {
+        let sb = Superblock::new(64 << 20, 8 << 20, "x").unwrap();
+        let mut ns = Namespace::new(&sb);
+        assert_eq!(ns.get(SUPERBLOCK_INO).unwrap().attr.mode, S_IFREG | 0o444);
+        assert_eq!(ns.get(LOG_INO).unwrap().attr.mode, S_IFREG | 0o644);
+        ns.set_client();
+        assert_eq!(ns.get(LOG_INO).unwrap().attr.mode, S_IFREG | 0o444);
+        assert_eq!(ns.devices().len(), 1);
+    }
+}

@@ -387,3 +387,24 @@ fn restored_onto_a_smaller_device_serves_the_files_that_fit() {
         }
     }
 }
+
+#[test]
+fn famfsd_shadow_tree_is_famfs_expected_yaml() {
+    let d = tempdir();
+    let img = fixture_image(d.path());
+    let fs = Famfs::open(RawDevice::open(&img, false).unwrap()).unwrap();
+    let shadow = d.path().join("shadow");
+    famfs_media::fuse::host::write_shadow(&fs, &shadow).unwrap();
+    let (files, dirs) = expected();
+    for p in files.keys() {
+        let want = std::fs::read_to_string(fixture_dir().join("expected-yaml").join(p)).unwrap();
+        assert_eq!(
+            std::fs::read_to_string(shadow.join(p)).unwrap(),
+            want,
+            "{p}"
+        );
+    }
+    for p in dirs.keys() {
+        assert!(shadow.join(p).is_dir(), "{p}");
+    }
+}

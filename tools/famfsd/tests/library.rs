@@ -562,11 +562,20 @@ fn a_second_device_from_add_daxdev() {
             index: 5,
         }),
     );
+    inject(
+        &p,
+        EntryKind::AddDaxdev(DaxdevEntry {
+            size: 32 * MB,
+            uuid: uuid::Uuid::from_u128(4),
+            index: 64,
+        }),
+    );
     let mut e = Extent::new(0, 2 * MB);
     e.devindex = 2;
     inject(&p, crafted("nodev", vec![e]));
     let r = fsck(&RawDevice::open(&p, false).unwrap());
-    assert_eq!(r.problems.len(), 2, "{:?}", r.problems);
+    assert_eq!(r.problems.len(), 3, "{:?}", r.problems);
     assert!(r.problems[0].contains("device 5: out of order (the next device index is 2)"));
-    assert!(r.problems[1].contains("'nodev': device index 2 does not exist"));
+    assert!(r.problems[1].contains("device 64: index past the 64 devices famfs allows"));
+    assert!(r.problems[2].contains("'nodev': device index 2 does not exist"));
 }
