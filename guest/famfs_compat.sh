@@ -16,56 +16,9 @@ DEV1=/dev/dax1.0
 MNT=/mnt/famfs
 FIX=/famfs/fixture
 CLIENT_UUID=/tmp/famfs-client/system_uuid
-pass=0
-fail=0
-n=0
+. /famfs/tap.sh
+TAP_OUT=/tmp/compat.out
 
-ok()     { n=$((n + 1)); pass=$((pass + 1)); echo "ok $n - $*"; }
-not_ok() { n=$((n + 1)); fail=$((fail + 1)); echo "not ok $n - $*"; }
-# t NAME CMD...: CMD must succeed (its output is shown on failure).
-t()
-{
-	name=$1
-	shift
-	if "$@" > /tmp/compat.out 2>&1; then
-		ok "$name"
-	else
-		sed 's/^/# /' /tmp/compat.out
-		not_ok "$name"
-	fi
-}
-# fails_with NAME TEXT CMD...: CMD must fail and print TEXT.
-fails_with()
-{
-	name=$1
-	text=$2
-	shift 2
-	if "$@" > /tmp/compat.out 2>&1; then
-		sed 's/^/# /' /tmp/compat.out
-		not_ok "$name (succeeded)"
-	elif grep -qF -- "$text" /tmp/compat.out; then
-		echo "# $(head -n 1 /tmp/compat.out)"
-		ok "$name"
-	else
-		sed 's/^/# /' /tmp/compat.out
-		not_ok "$name (expected: $text)"
-	fi
-}
-# code_is NAME CODE CMD...: CMD must exit with CODE.
-code_is()
-{
-	name=$1
-	want=$2
-	shift 2
-	"$@" > /tmp/compat.out 2>&1
-	got=$?
-	if [ "$got" = "$want" ]; then
-		ok "$name (exit $got)"
-	else
-		sed 's/^/# /' /tmp/compat.out
-		not_ok "$name (exit $got, expected $want)"
-	fi
-}
 mounted() { grep -q " $MNT fuse" /proc/mounts; }
 famfsd_log() { sed 's/^/# famfsd: /' "$FAMFS_RUNDIR"/_mnt_famfs.log 2>/dev/null | tail -n 20; }
 do_mount() # do_mount NAME [env...]: mount $DEV on $MNT
@@ -251,6 +204,4 @@ mounted && umount "$MNT"
 dax_mode fsdev dax0.0 > /dev/null
 dax_mode fsdev dax1.0 > /dev/null
 
-echo "1..$n"
-echo "# Totals: pass:$pass fail:$fail xfail:0 xpass:0 skip:0 error:0"
-[ "$fail" -eq 0 ]
+totals

@@ -10,41 +10,8 @@ export PATH=/famfs/bin:$PATH
 export FAMFS_RUNDIR=/tmp/famfs-run
 DEV=/dev/dax0.0
 MNT=/mnt/famfs
-pass=0
-fail=0
-n=0
-
-ok()     { n=$((n + 1)); pass=$((pass + 1)); echo "ok $n - $*"; }
-not_ok() { n=$((n + 1)); fail=$((fail + 1)); echo "not ok $n - $*"; }
-# t NAME CMD...: run CMD, quietly on success, with its output on failure.
-t()
-{
-	name=$1
-	shift
-	if "$@" > /tmp/e2e.out 2>&1; then
-		ok "$name"
-	else
-		sed 's/^/# /' /tmp/e2e.out
-		not_ok "$name"
-	fi
-}
-# fails_with NAME TEXT CMD...: CMD must fail and print TEXT.
-fails_with()
-{
-	name=$1
-	text=$2
-	shift 2
-	if "$@" > /tmp/e2e.out 2>&1; then
-		sed 's/^/# /' /tmp/e2e.out
-		not_ok "$name (succeeded)"
-	elif grep -qF -- "$text" /tmp/e2e.out; then
-		echo "# $(head -n 1 /tmp/e2e.out)"
-		ok "$name"
-	else
-		sed 's/^/# /' /tmp/e2e.out
-		not_ok "$name (expected: $text)"
-	fi
-}
+. /famfs/tap.sh
+TAP_OUT=/tmp/e2e.out
 mounted() { grep -q " $MNT fuse" /proc/mounts; }
 famfsd_log() { sed 's/^/# famfsd: /' "$FAMFS_RUNDIR"/_mnt_famfs.log 2>/dev/null | tail -n 20; }
 do_mount()
@@ -193,6 +160,4 @@ fails_with "unformatted device" "not a famfs file system" famfs mount "$DEV" "$M
 t "not mounted after the unformatted device" sh -c "! grep -q ' $MNT ' /proc/mounts"
 t "no famfsd left" sh -c "! pidof famfsd"
 
-echo "1..$n"
-echo "# Totals: pass:$pass fail:$fail xfail:0 xpass:0 skip:0 error:0"
-[ $fail -eq 0 ]
+totals

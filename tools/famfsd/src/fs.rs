@@ -171,6 +171,26 @@ impl<M: Media> Famfs<M> {
         &self.state.ns
     }
 
+    /// The flags of the file entry that created `node` (0 for the metadata files).
+    pub fn file_flags(&self, node: &Node) -> u32 {
+        node.log_index
+            .and_then(|i| crate::namespace::read_entry(&self.media, &self.sb, i).ok())
+            .and_then(|e| match e.kind {
+                EntryKind::File(f) => Some(f.flags),
+                _ => None,
+            })
+            .unwrap_or(0)
+    }
+
+    /// famfs's shadow YAML of file `node` (`None` for a directory).
+    pub fn shadow_yaml_of(&self, node: &Node) -> Option<String> {
+        let a = node.attr;
+        let path = self.state.ns.path_of(node.ino);
+        let flags = self.file_flags(node);
+        node.map()
+            .map(|m| shadow_yaml(&path, a.size, flags, a.mode, a.uid, a.gid, m))
+    }
+
     /// The log entries replay skipped, in log order (empty on a consistent file system).
     pub fn problems(&self) -> &[Error] {
         &self.state.problems
@@ -528,6 +548,19 @@ pub fn shadow_yaml(
     }
     y.push_str("...\n");
     y
+}
+
+/// [`describe_object`] of `node` of `ns`.
+pub fn describe_node(ns: &Namespace, node: &Node) -> String {
+    let a = node.attr;
+    describe_object(
+        &ns.path_of(node.ino),
+        a.mode,
+        a.uid,
+        a.gid,
+        node.map().map(|_| a.size),
+        node.map(),
+    )
 }
 
 /// The result of [`fsck`].

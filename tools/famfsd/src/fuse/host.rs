@@ -110,17 +110,8 @@ pub fn write_shadow<M: Media>(fs: &Famfs<M>, dir: &Path) -> Result<()> {
         let p = dir.join(&rel);
         match n.map() {
             None => std::fs::create_dir_all(&p).map_err(|e| Error::io(&p, e))?,
-            Some(m) => {
-                let flags = n
-                    .log_index
-                    .and_then(|i| crate::namespace::read_entry(fs.media(), fs.superblock(), i).ok())
-                    .and_then(|e| match e.kind {
-                        crate::log::EntryKind::File(f) => Some(f.flags),
-                        _ => None,
-                    })
-                    .unwrap_or(0);
-                let a = n.attr;
-                let y = crate::fs::shadow_yaml(&rel, a.size, flags, a.mode, a.uid, a.gid, m);
+            Some(_) => {
+                let y = fs.shadow_yaml_of(n).unwrap_or_default();
                 if let Some(d) = p.parent() {
                     std::fs::create_dir_all(d).map_err(|e| Error::io(d, e))?;
                 }

@@ -15,6 +15,58 @@ pub const PROGRESS_THRESHOLD: u64 = 64 << 20;
 /// I/O chunk for copy, fill and verify.
 pub const IO_CHUNK: usize = 4 << 20;
 
+/// `-m`, `-u`, `-g`: mode, owner and group of new files or directories.
+#[derive(clap::Args)]
+pub struct Owner {
+    /// Permission bits (octal; default: 0644 for files, 0755 for directories, the
+    /// source's for copies, masked by the umask).
+    #[arg(short, long, value_parser = parse_mode)]
+    pub mode: Option<u32>,
+    /// Owner (default: the caller's uid).
+    #[arg(short, long)]
+    pub uid: Option<u32>,
+    /// Group (default: the caller's gid).
+    #[arg(short, long)]
+    pub gid: Option<u32>,
+}
+
+impl Owner {
+    /// The uid and gid to record.
+    pub fn ids(&self) -> (u32, u32) {
+        let (u, g) = ids();
+        (self.uid.unwrap_or(u), self.gid.unwrap_or(g))
+    }
+}
+
+/// `-N`, `-B`, `-C`: striping of new files.
+#[derive(clap::Args)]
+pub struct Striping {
+    /// Interleave over this many strips.
+    #[arg(short = 'N', long)]
+    pub nstrips: Option<u32>,
+    /// Bucketed strided allocation: each strip from a different one of this many
+    /// buckets per device (needs -N).
+    #[arg(short = 'B', long, requires = "nstrips")]
+    pub nbuckets: Option<u32>,
+    /// Chunk size (a power of two >= 4096; default 2M; needs -N).
+    #[arg(short = 'C', long = "chunksize", value_parser = parse_size, requires = "nstrips")]
+    pub chunk: Option<u64>,
+}
+
+impl Striping {
+    /// The layout the options ask for.
+    pub fn layout(&self) -> famfs_media::Layout {
+        match self.nstrips {
+            Some(n) => famfs_media::Layout::Interleaved {
+                nstrips: n,
+                chunk_size: self.chunk.unwrap_or(2 << 20),
+                nbuckets: self.nbuckets,
+            },
+            None => famfs_media::Layout::Simple,
+        }
+    }
+}
+
 /// Options every verb sees.
 pub struct Ctx {
     /// Extension: a device or image file; paths are relative to its root.

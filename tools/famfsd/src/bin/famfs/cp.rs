@@ -3,11 +3,9 @@
 //! already exists is overwritten only if it has the same size, so an interrupted copy can
 //! simply be run again.
 
-use super::common::{
-    ids, parse_mode, parse_size, progress, run_parallel, umask, Ctx, Place, Target, IO_CHUNK,
-};
+use super::common::{progress, run_parallel, umask, Ctx, Owner, Place, Striping, Target, IO_CHUNK};
 use anyhow::{bail, Context, Result};
-use famfs_media::{CreateOptions, Layout};
+use famfs_media::CreateOptions;
 use std::fs::File;
 use std::io::Read;
 use std::os::unix::fs::FileExt;
@@ -22,24 +20,10 @@ pub struct Args {
     /// Threads copying files.
     #[arg(short, long = "threadct", default_value_t = 1)]
     pub threads: usize,
-    /// Permission bits of the copies (octal; default: the source's).
-    #[arg(short, long, value_parser = parse_mode)]
-    pub mode: Option<u32>,
-    /// Owner of the copies (default: the caller's uid).
-    #[arg(short, long)]
-    pub uid: Option<u32>,
-    /// Group of the copies (default: the caller's gid).
-    #[arg(short, long)]
-    pub gid: Option<u32>,
-    /// Interleave the copies over this many strips.
-    #[arg(short = 'N', long)]
-    pub nstrips: Option<u32>,
-    /// Bucketed strided allocation (needs -N).
-    #[arg(short = 'B', long, requires = "nstrips")]
-    pub nbuckets: Option<u32>,
-    /// Chunk size of interleaved copies (needs -N).
-    #[arg(short = 'C', long = "chunksize", value_parser = parse_size, requires = "nstrips")]
-    pub chunk: Option<u64>,
+    #[command(flatten)]
+    pub owner: Owner,
+    #[command(flatten)]
+    pub striping: Striping,
     /// Host sources, then the destination inside a mounted famfs.
     #[arg(required = true, num_args = 2..)]
     pub paths: Vec<String>,
@@ -146,16 +130,8 @@ pub fn run(ctx: &Ctx, a: &Args) -> Result<()> {
     let (place, dst_rel) = ctx.locate(dst)?;
     let mut t = Target::open(&place, true, "cp")?;
     let plan = plan(&t, srcs, &dst_rel, a.recursive)?;
-    let (euid, egid) = ids();
-    let (uid, gid) = (a.uid.unwrap_or(euid), a.gid.unwrap_or(egid));
-    let layout = match a.nstrips {
-        Some(n) => Layout::Interleaved {
-            nstrips: n,
-            chunk_size: a.chunk.unwrap_or(2 << 20),
-            nbuckets: a.nbuckets,
-        },
-        None => Layout::Simple,
-    };
+    let (uid, gid) = a.owner.ids();
+    let layout = a.striping.layout();
     let mut copies = Vec::new();
     for item in plan {
         match item {
@@ -187,7 +163,7 @@ pub fn run(ctx: &Ctx, a: &Args) -> Result<()> {
                         &d,
                         &CreateOptions {
                             size: len,
-                            mode: a.mode.unwrap_or(mode),
+                            mode: a.owner.mode.unwrap_or(mode),
                             uid,
                             gid,
                             layout,

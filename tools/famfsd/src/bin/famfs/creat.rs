@@ -3,11 +3,11 @@
 //! pattern (`verify` checks it).
 
 use super::common::{
-    fill_mounted, ids, parse_mode, parse_seed, parse_size, run_parallel, split_spec, umask, Ctx,
-    Place, Target,
+    fill_mounted, parse_seed, parse_size, run_parallel, split_spec, umask, Ctx, Owner, Place,
+    Striping, Target,
 };
 use anyhow::{bail, Context, Result};
-use famfs_media::{CreateOptions, Layout};
+use famfs_media::CreateOptions;
 
 /// Options of creat.
 #[derive(clap::Args)]
@@ -21,30 +21,16 @@ pub struct Args {
     /// Seed of the pattern (implies --randomize).
     #[arg(short = 'S', long)]
     pub seed: Option<String>,
-    /// Permission bits (octal; default 0644 masked by the umask).
-    #[arg(short, long, value_parser = parse_mode)]
-    pub mode: Option<u32>,
-    /// Owner (default: the caller's uid).
-    #[arg(short, long)]
-    pub uid: Option<u32>,
-    /// Group (default: the caller's gid).
-    #[arg(short, long)]
-    pub gid: Option<u32>,
     /// Create several files: NAME,SIZE[,SEED] (repeatable).
     #[arg(short = 'M', long = "multi")]
     pub multi: Vec<String>,
     /// Threads filling files (with --multi).
     #[arg(short, long = "threadct", default_value_t = 1)]
     pub threads: usize,
-    /// Interleave over this many strips.
-    #[arg(short = 'N', long)]
-    pub nstrips: Option<u32>,
-    /// Bucketed strided allocation: strips from this many buckets (needs -N).
-    #[arg(short = 'B', long, requires = "nstrips")]
-    pub nbuckets: Option<u32>,
-    /// Chunk size of an interleaved file (power of two >= 4096; default 2M; needs -N).
-    #[arg(short = 'C', long = "chunksize", value_parser = parse_size, requires = "nstrips")]
-    pub chunk: Option<u64>,
+    #[command(flatten)]
+    pub owner: Owner,
+    #[command(flatten)]
+    pub striping: Striping,
     /// File to create (an ordinary path inside a mounted famfs).
     pub file: Option<String>,
 }
@@ -57,18 +43,6 @@ struct Spec {
 }
 
 impl Args {
-    /// The layout the options ask for.
-    pub fn layout(&self) -> Layout {
-        match self.nstrips {
-            Some(n) => Layout::Interleaved {
-                nstrips: n,
-                chunk_size: self.chunk.unwrap_or(2 << 20),
-                nbuckets: self.nbuckets,
-            },
-            None => Layout::Simple,
-        }
-    }
-
     fn specs(&self) -> Result<Vec<Spec>> {
         let seed = self.seed.as_deref().map(parse_seed).transpose()?;
         if self.randomize && seed.is_none() {
@@ -117,13 +91,13 @@ pub fn run(ctx: &Ctx, a: &Args) -> Result<()> {
         bail!("creat: no file");
     };
     let mut t = Target::open(&place, true, "creat")?;
-    let (euid, egid) = ids();
+    let (uid, gid) = a.owner.ids();
     let opts = |size| CreateOptions {
         size,
-        mode: a.mode.unwrap_or(0o644 & !umask()),
-        uid: a.uid.unwrap_or(euid),
-        gid: a.gid.unwrap_or(egid),
-        layout: a.layout(),
+        mode: a.owner.mode.unwrap_or(0o644 & !umask()),
+        uid,
+        gid,
+        layout: a.striping.layout(),
     };
     let mut fills = Vec::new();
     for (s, rel) in specs.iter().zip(&rels) {

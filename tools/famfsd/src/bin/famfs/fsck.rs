@@ -4,7 +4,7 @@
 
 use super::common::{open_media, Ctx, Place};
 use anyhow::{bail, Context, Result};
-use famfs_media::fs::describe_object;
+use famfs_media::fs::describe_node;
 use famfs_media::fuse::host::BufMedia;
 use famfs_media::layout::SB_SIZE;
 use famfs_media::superblock::Superblock;
@@ -154,18 +154,7 @@ fn listing(ctx: &Ctx, a: &Args, media: &dyn Media, sb: &Superblock) -> Result<()
             println!("device {i}: uuid {} size {}", d.uuid, size(d.size, a.human));
         }
         for n in ns.nodes().filter(|n| n.log_index.is_some()) {
-            let at = n.attr;
-            println!(
-                "{}",
-                describe_object(
-                    &ns.path_of(n.ino),
-                    at.mode,
-                    at.uid,
-                    at.gid,
-                    n.map().map(|_| at.size),
-                    n.map()
-                )
-            );
+            println!("{}", describe_node(ns, n));
         }
     }
     if let Some(nb) = a.nbuckets.filter(|n| *n > 0) {

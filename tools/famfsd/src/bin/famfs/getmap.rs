@@ -6,9 +6,6 @@
 use super::common::{Ctx, NotInFamfs, Target};
 use anyhow::Result;
 use famfs_media::error::errno;
-use famfs_media::fs::shadow_yaml;
-use famfs_media::log::EntryKind;
-use famfs_media::namespace::read_entry;
 
 /// Options of getmap.
 #[derive(clap::Args)]
@@ -54,10 +51,10 @@ pub fn run(ctx: &Ctx, a: &Args) -> Result<i32> {
             return Ok(errno::ENOENT);
         }
     };
-    let Some(map) = n.map() else {
+    if n.is_dir() {
         say(format!("{}: is a directory", a.file));
         return Ok(errno::EISDIR);
-    };
+    }
     if let Some(why) = &n.bad {
         say(format!("{}: not mapped: {why}", a.file));
         return Ok(2);
@@ -65,20 +62,7 @@ pub fn run(ctx: &Ctx, a: &Args) -> Result<i32> {
     if a.quiet {
         return Ok(0);
     }
-    let flags = n
-        .log_index
-        .and_then(|i| read_entry(t.fs.media(), t.fs.superblock(), i).ok())
-        .and_then(|e| match e.kind {
-            EntryKind::File(f) => Some(f.flags),
-            _ => None,
-        })
-        .unwrap_or(0);
-    let at = n.attr;
-    let path = t.fs.namespace().path_of(n.ino);
-    print!(
-        "{}",
-        shadow_yaml(&path, at.size, flags, at.mode, at.uid, at.gid, map)
-    );
+    print!("{}", t.fs.shadow_yaml_of(n).unwrap_or_default());
     if a.hex {
         let blob = n.fmap_blob()?;
         println!("# fmap blob: {} bytes", blob.len());

@@ -5,7 +5,7 @@
 
 use super::common::{open_media, Ctx, Place};
 use anyhow::{Context, Result};
-use famfs_media::fs::describe_object;
+use famfs_media::fs::describe_node;
 use famfs_media::Famfs;
 use std::path::PathBuf;
 
@@ -26,23 +26,12 @@ pub fn run(ctx: &Ctx, a: &Args) -> Result<()> {
     let ns = fs.namespace();
     let (mut files, mut dirs) = (0, 0);
     for n in ns.nodes().filter(|n| n.log_index.is_some()) {
-        let a = n.attr;
         match n.map() {
             Some(_) => files += 1,
             None => dirs += 1,
         }
         if ctx.dryrun || ctx.verbose > 0 || matches!(place, Place::Device(_)) {
-            println!(
-                "{}",
-                describe_object(
-                    &ns.path_of(n.ino),
-                    a.mode,
-                    a.uid,
-                    a.gid,
-                    n.map().map(|_| a.size),
-                    n.map()
-                )
-            );
+            println!("{}", describe_node(ns, n));
         }
     }
     let h = fs.log_header();

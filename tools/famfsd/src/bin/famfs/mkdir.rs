@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 //! `famfs mkdir`: create directories.
 
-use super::common::{ids, parse_mode, umask, Ctx, Target};
+use super::common::{umask, Ctx, Owner, Target};
 use anyhow::Result;
 
 /// Options of mkdir.
@@ -10,15 +10,8 @@ pub struct Args {
     /// Create missing parents; no error if the directory exists.
     #[arg(short, long)]
     pub parents: bool,
-    /// Permission bits (octal; default 0755 masked by the umask).
-    #[arg(short, long, value_parser = parse_mode)]
-    pub mode: Option<u32>,
-    /// Owner (default: the caller's uid).
-    #[arg(short, long)]
-    pub uid: Option<u32>,
-    /// Group (default: the caller's gid).
-    #[arg(short, long)]
-    pub gid: Option<u32>,
+    #[command(flatten)]
+    pub owner: Owner,
     /// Directories to create (ordinary paths inside a mounted famfs).
     #[arg(required = true)]
     pub dirs: Vec<String>,
@@ -26,9 +19,8 @@ pub struct Args {
 
 /// Run mkdir.
 pub fn run(ctx: &Ctx, a: &Args) -> Result<()> {
-    let (euid, egid) = ids();
-    let (uid, gid) = (a.uid.unwrap_or(euid), a.gid.unwrap_or(egid));
-    let mode = a.mode.unwrap_or(0o755 & !umask());
+    let (uid, gid) = a.owner.ids();
+    let mode = a.owner.mode.unwrap_or(0o755 & !umask());
     for d in &a.dirs {
         let (place, rel) = ctx.locate(d)?;
         let mut t = Target::open(&place, true, "mkdir")?;
