@@ -160,18 +160,6 @@ fn expected() -> (BTreeMap<String, Expected>, DirAttrs) {
     (files, attrs)
 }
 
-/// One line per object in the form `famfs logplay -n` prints it.
-fn listing_line(
-    path: &str,
-    mode: u32,
-    uid: u32,
-    gid: u32,
-    size: Option<u64>,
-    map: Option<&FileMap>,
-) -> String {
-    famfs_media::fs::describe_object(path, mode, uid, gid, size, map)
-}
-
 #[test]
 fn library_sees_famfs_namespace_attributes_and_maps() {
     let d = tempdir();
@@ -307,11 +295,13 @@ fn cli_fsck_logplay_and_getmap_see_famfs_view() {
     let (files, dirs) = expected();
     let mut want: Vec<String> = files
         .iter()
-        .map(|(p, e)| listing_line(p, e.mode, e.uid, e.gid, Some(e.size), Some(&e.map)))
+        .map(|(p, e)| {
+            famfs_media::fs::describe_object(p, e.mode, e.uid, e.gid, Some(e.size), Some(&e.map))
+        })
         .collect();
     want.extend(
         dirs.iter()
-            .map(|(p, (u, g, m))| listing_line(p, *m, *u, *g, None, None)),
+            .map(|(p, (u, g, m))| famfs_media::fs::describe_object(p, *m, *u, *g, None, None)),
     );
     want.sort();
     let (code, out, err) = famfs(d.path(), &["logplay", "-n", i]);
