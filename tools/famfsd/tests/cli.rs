@@ -508,3 +508,84 @@ fn paths_inside_a_mount_are_ordinary_paths() {
     flip(&m.join(".meta/.superblock"), 20);
     assert_eq!(famfs_at(&host, &["check", m.to_str().unwrap()]).code, 2);
 }
+
+/// An image made by our mkfs and CLI, read back with the byte offsets famfs documents
+/// (famfs_meta.h, as measured from famfs userspace) written out as literals here.
+#[test]
+fn our_image_follows_famfs_documented_layout() {
+    use famfs_media::layout::checksum;
+    let d = tempdir();
+    let img = formatted(d.path(), 64 * MB);
+    ok(&img, &["mkdir", "-m", "750", "dir"]);
+    ok(
+        &img,
+        &[
+            "creat", "-s", "3m", "-u", "7", "-g", "8", "-m", "640", "dir/f",
+        ],
+    );
+    ok(&img, &["creat", "-s", "5m", "-N", "2", "-C", "2m", "s"]);
+    let raw = std::fs::read(&img).unwrap();
+    let u64at = |o: usize| u64::from_le_bytes(raw[o..o + 8].try_into().unwrap());
+    let u32at = |o: usize| u32::from_le_bytes(raw[o..o + 4].try_into().unwrap());
+    // Superblock.
+    assert_eq!(u64at(0), 0x87b2_82ff);
+    assert_eq!(u64at(8), 48);
+    assert_eq!((u64at(16), u64at(24), u64at(32)), (2 * MB, 8 * MB, 2 * MB));
+    assert_eq!((u32at(40), u32at(44)), (2, 2));
+    assert_eq!(u64at(96), checksum(&[&raw[..96]]));
+    assert_eq!(u64at(112), 64 * MB);
+    assert_eq!(&raw[64..80], &raw[120..136], "device uuid in both places");
+    assert_eq!(
+        &raw[136..136 + img.to_str().unwrap().len()],
+        img.to_str().unwrap().as_bytes()
+    );
+    // The system uuid is this host's.
+    let host = std::fs::read_to_string(uuid_file(&img)).unwrap();
+    assert_eq!(
+        uuid::Uuid::from_slice(&raw[80..96]).unwrap().to_string(),
+        host.trim()
+    );
+    // Log header: crc over bytes 0..24.
+    let h = 2 * MB as usize;
+    assert_eq!(u64at(h), 0xbad_cafe_f00d);
+    assert_eq!(u64at(h + 8), 8 * MB);
+    assert_eq!(u64at(h + 16), 15_419);
+    assert_eq!(u64at(h + 24), checksum(&[&raw[h..h + 24]]));
+    assert_eq!((u64at(h + 32), u64at(h + 40)), (3, 3));
+    let entry = |i: usize| h + 48 + 544 * i;
+    for i in 0..3 {
+        let e = entry(i);
+        assert_eq!(u64at(e), i as u64, "seqnum");
+        assert_eq!(
+            u64at(e + 536),
+            checksum(&[&raw[e..e + 536]]),
+            "entry {i} crc"
+        );
+    }
+    // MKDIR: uid @0, gid @4, mode @8, relpath @12 of the union at 16.
+    let u = entry(0) + 16;
+    assert_eq!(u32at(entry(0) + 8), 1);
+    assert_eq!(u32at(u + 8), 0o750);
+    assert_eq!(&raw[u + 12..u + 16], b"dir\0");
+    // FILE, simple: size @0, flags @8 (2), uid @12, gid @16, mode @20, relpath @24,
+    // ext_type @104, nextents @112, extents @120.
+    let u = entry(1) + 16;
+    assert_eq!(u32at(entry(1) + 8), 0);
+    assert_eq!(u64at(u), 3 * MB);
+    assert_eq!(
+        (u32at(u + 8), u32at(u + 12), u32at(u + 16), u32at(u + 20)),
+        (2, 7, 8, 0o640)
+    );
+    assert_eq!(&raw[u + 24..u + 30], b"dir/f\0");
+    assert_eq!((u32at(u + 104), u32at(u + 112)), (0, 1));
+    assert_eq!(
+        (u64at(u + 120), u64at(u + 128), u64at(u + 136)),
+        (0, 10 * MB, 4 * MB)
+    );
+    // FILE, striped: ext_type 1, count @112, nstrips @120, chunk @128, strips @136.
+    let u = entry(2) + 16;
+    assert_eq!((u32at(u + 104), u32at(u + 112)), (1, 1));
+    assert_eq!((u64at(u + 120), u64at(u + 128)), (2, 2 * MB));
+    assert_eq!((u64at(u + 136), u64at(u + 152)), (0, 4 * MB));
+    assert_eq!((u64at(u + 160), u64at(u + 176)), (0, 4 * MB));
+}
