@@ -6,6 +6,13 @@
 . /famfs/lib.sh
 pass=0
 fail=0
+KMEMLEAK=/sys/kernel/debug/kmemleak
+# What the kernel log must never show: BUG/WARN, oopses, KASAN and UBSAN reports, lockdep
+# splats ("INFO: possible ..."), sleeping in atomic context, RCU stalls, hung tasks, leaks.
+BAD='BUG:|WARNING:|Oops|KASAN:|UBSAN:|Call Trace|INFO: |sleeping function called from invalid context|rcu: .*(stall|detected)|blocked for more than|suspected memory leak'
+
+# Leaks from before the tests are not theirs.
+[ -w $KMEMLEAK ] && echo clear > $KMEMLEAK
 
 report() # report <ok|not ok> <name> [detail]
 {
@@ -53,8 +60,20 @@ for t in /famfs/tests/* /famfs/famfs_e2e.sh; do
 	fi
 done
 
-if dmesg | grep -qE 'BUG:|WARNING:|Oops|KASAN|kmemleak|Call Trace'; then
-	dmesg | grep -E -A20 'BUG:|WARNING:|Oops|KASAN|kmemleak|Call Trace' | head -n 60
+# Everything the tests allocated and freed is gone; what is left unreferenced leaked.
+if [ -w $KMEMLEAK ]; then
+	echo scan > $KMEMLEAK
+	echo scan > $KMEMLEAK
+	if [ -s $KMEMLEAK ]; then
+		head -n 60 $KMEMLEAK
+		report "not ok" "kmemleak: no leaks"
+	else
+		report ok "kmemleak: no leaks"
+	fi
+fi
+
+if dmesg | grep -qE "$BAD"; then
+	dmesg | grep -E -A20 "$BAD" | head -n 80
 	report "not ok" "kernel log clean"
 else
 	report ok "kernel log clean"

@@ -53,14 +53,16 @@ if [ -f "$FIXTURE/meta.img.xz" ]; then
 	cp -r "$FIXTURE/meta.img.xz" "$FIXTURE/expected-yaml" "$ROOT/famfs/fixture/"
 	chmod -R u+w "$ROOT/famfs/fixture"
 fi
-[ -f "$TOP/rust/famfs_iomap.ko" ] && cp "$TOP/rust/famfs_iomap.ko" "$ROOT/famfs/"
+# The module built for this kernel (MODULE_KO), by default the clone's.
+MODULE_KO=${MODULE_KO:-$TOP/rust/famfs_iomap.ko}
+[ -f "$MODULE_KO" ] && cp "$MODULE_KO" "$ROOT/famfs/"
 
 # Test modules (the fuse iomap-DAX test provider): built against this kernel in a copy, so the
 # clone stays clean.  The guest loads every /famfs/*.ko before the tests.
 for mdir in "$TOP"/selftests/*/Kbuild; do
 	[ -f "$mdir" ] || continue
 	name=$(basename "$(dirname "$mdir")")
-	mbuild=$FAMFS_WORK/selftests-modules/$name
+	mbuild=$FAMFS_WORK/selftests-modules/$KERNEL_FLAVOR/$name
 	mkdir -p "$mbuild"
 	cp "$(dirname "$mdir")"/* "$mbuild/"
 	make -s -C "$KDIR" LLVM=$LLVM_SUFFIX M="$mbuild" modules >&2 ||

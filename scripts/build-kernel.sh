@@ -45,19 +45,30 @@ if [ -n "$applied" ] && [ "$("${src[@]}" rev-parse HEAD)" != "$applied" ]; then
 fi
 "${src[@]}" config user.name "famfs-iomap build"
 "${src[@]}" config user.email "famfs-iomap@localhost"
-"${src[@]}" checkout -q -f -B famfs base
 
-# Apply the series.  A patch that does not apply stops everything.
+# Apply the series in a worktree of its own, then move the build tree to the result: only
+# the files that differ from what was built last are rewritten, so make recompiles only what
+# the change touched.  A patch that does not apply stops everything.
+apply=$DIR/apply
+if [ ! -d "$apply/.git" ] && [ ! -f "$apply/.git" ]; then
+	"${src[@]}" worktree prune
+	rm -rf "$apply"
+	"${src[@]}" worktree add -q -f --detach "$apply" base
+fi
+app=(git -C "$apply")
+"${app[@]}" am --abort >/dev/null 2>&1 || true
+"${app[@]}" checkout -q -f --detach base
 if [ -f "$TOP/kernel/series/series" ]; then
 	while read -r p; do
 		case "$p" in ''|'#'*) continue ;; esac
 		[ -f "$TOP/kernel/series/$p" ] || die "series names $p, which is not in kernel/series/"
-		if ! "${src[@]}" am -q --3way "$TOP/kernel/series/$p" >&2; then
-			"${src[@]}" am --abort >/dev/null 2>&1 || true
+		if ! "${app[@]}" am -q --3way "$TOP/kernel/series/$p" >&2; then
+			"${app[@]}" am --abort >/dev/null 2>&1 || true
 			die "patch kernel/series/$p does not apply to Linux $KVER"
 		fi
 	done < "$TOP/kernel/series/series"
 fi
+"${src[@]}" checkout -q -f -B famfs "$("${app[@]}" rev-parse HEAD)"
 
 "${src[@]}" rev-parse HEAD > "$DIR/applied-head"
 

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
-# Build famfs_iomap.ko out of tree against $KDIR (default: the cached kernel build).
+# Build famfs_iomap.ko out of tree against $KDIR (default: the cached kernel build of
+# $KERNEL_FLAVOR).  With MODULE_OUT=DIR the sources are copied there and built there, so the
+# clone's rust/famfs_iomap.ko stays the base flavor's.  Prints the path of the .ko.
 . "$(dirname "$0")/lib.sh"
 
 KDIR=${KDIR:-$(bash "$TOP/scripts/build-kernel.sh")}
@@ -9,8 +11,16 @@ grep -q '^CONFIG_RUST=y' "$KDIR/.config" || die "kernel at $KDIR is built withou
 # Do not build against a cached kernel while it is being rebuilt.
 lock=/dev/null
 [ -f "$KDIR/../lock" ] && lock=$KDIR/../lock
-if ! flock "$lock" make -s -C "$KDIR" LLVM=$LLVM_SUFFIX M="$TOP" ${CLIPPY:+CLIPPY=1} modules >&2; then
+M=$TOP
+if [ -n "${MODULE_OUT:-}" ]; then
+	M=$MODULE_OUT
+	mkdir -p "$M/rust" "$M/include"
+	cp "$TOP/Kbuild" "$M/"
+	cp "$TOP"/rust/Kbuild "$TOP"/rust/*.rs "$M/rust/"
+	cp -r "$TOP/include/." "$M/include/"
+fi
+if ! flock "$lock" make -s -C "$KDIR" LLVM=$LLVM_SUFFIX M="$M" ${CLIPPY:+CLIPPY=1} modules >&2; then
 	die "module build failed"
 fi
-[ -f "$TOP/rust/famfs_iomap.ko" ] || die "module build produced no rust/famfs_iomap.ko"
-echo "$TOP/rust/famfs_iomap.ko"
+[ -f "$M/rust/famfs_iomap.ko" ] || die "module build produced no $M/rust/famfs_iomap.ko"
+echo "$M/rust/famfs_iomap.ko"

@@ -34,7 +34,8 @@ if bash "$TOP/scripts/setup-deps.sh"; then ok "dependencies installed"; else not
 # The kernel first: the host tests check famfsd's FUSE structures against its uapi headers
 # ($KDIR/usr/include).
 echo "# kernel"
-if KDIR=${KDIR:-$(bash "$TOP/scripts/build-kernel.sh")}; then
+KDIR_GIVEN=${KDIR:-}
+if KDIR=${KDIR:-$(KERNEL_FLAVOR=base bash "$TOP/scripts/build-kernel.sh")}; then
 	ok "kernel build ($KDIR)"
 else
 	not_ok "kernel build"
@@ -73,17 +74,48 @@ else
 	not_ok "module rustfmt"
 fi
 
-echo "# guest tests"
-VM_LOG=$LOGDIR/vm-check.log bash "$TOP/scripts/vm.sh" check | tee "$LOGDIR/guest.out"
-rc=${PIPESTATUS[0]}
-totals=$(grep '^GUEST-TOTALS ' "$LOGDIR/guest.out" | tail -n 1)
-if [ -n "$totals" ]; then
+# The guest suite on one kernel flavor: TAP from the guest, then one line of totals.
+# Usage: guest_suite FLAVOR KDIR MODULE_KO
+guest_suite() {
+	local flavor=$1 kdir=$2 ko=$3 out=$LOGDIR/guest-$1.out rc totals p f
+	echo "# guest tests ($flavor kernel)"
+	KERNEL_FLAVOR=$flavor KDIR=$kdir MODULE_KO=$ko VM_LOG=$LOGDIR/vm-check-$flavor.log \
+		VM_TIMEOUT=${VM_TIMEOUT:-$([ "$flavor" = debug ] && echo 2400 || echo 900)} \
+		bash "$TOP/scripts/vm.sh" check | tee "$out"
+	rc=${PIPESTATUS[0]}
+	totals=$(grep '^GUEST-TOTALS ' "$out" | tail -n 1)
+	if [ -z "$totals" ]; then
+		not_ok "guest tests ($flavor) did not report (exit $rc)"
+		return
+	fi
 	p=$(echo "$totals" | sed 's/.*passed=\([0-9]*\).*/\1/')
 	f=$(echo "$totals" | sed 's/.*failed=\([0-9]*\).*/\1/')
 	PASSED=$((PASSED + p))
 	FAILED=$((FAILED + f))
-	[ "$rc" -eq 0 ] || [ "$f" -gt 0 ] || not_ok "guest exit status $rc"
+	echo "# guest ($flavor kernel): $p passed, $f failed"
+	[ "$rc" -eq 0 ] || [ "$f" -gt 0 ] || not_ok "guest ($flavor) exit status $rc"
+}
+
+guest_suite base "$KDIR" "$TOP/rust/famfs_iomap.ko"
+
+# The same suite on the debug kernel (KASAN, lockdep, kmemleak, ...), unless KDIR named
+# another kernel.
+if [ -n "${KDIR_GIVEN:-}" ]; then
+	echo "# debug flavor not run: KDIR names another kernel"
 else
-	not_ok "guest tests did not report (exit $rc)"
+	echo "# debug kernel"
+	if DKDIR=$(KERNEL_FLAVOR=debug bash "$TOP/scripts/build-kernel.sh"); then
+		ok "debug kernel build ($DKDIR)"
+		if DKO=$(KERNEL_FLAVOR=debug KDIR=$DKDIR MODULE_OUT=$FAMFS_WORK/module-debug \
+				bash "$TOP/scripts/build-module.sh" 2> "$LOGDIR/module-debug.log"); then
+			ok "module builds against the debug kernel"
+			guest_suite debug "$DKDIR" "$DKO"
+		else
+			cat "$LOGDIR/module-debug.log"
+			not_ok "module build (debug kernel)"
+		fi
+	else
+		not_ok "debug kernel build"
+	fi
 fi
 finish

@@ -15,7 +15,7 @@ VM_TIMEOUT=${VM_TIMEOUT:-900}
 VM_MEM=${VM_MEM:-3584M}
 VM_LOG=${VM_LOG:-$FAMFS_WORK/vm-$MODE.log}
 
-INITRD=${INITRD:-$FAMFS_WORK/initramfs.cpio}
+INITRD=${INITRD:-$FAMFS_WORK/initramfs-$KERNEL_FLAVOR.cpio}
 if [ "$MODE" != probe ] && [ -z "${FAMFS_GUEST_BINS+set}" ]; then
 	# The famfs CLI and the famfsd server for the guest (plus util-linux setpriv, which the
 	# guest uses to run famfsd without privilege; busybox's cannot change the uid).
@@ -38,7 +38,7 @@ fi
 # Emulated pmem: memmap=SIZE!START carves a persistent-memory region out of guest RAM.  Two
 # regions (two DAX devices), apart so that they are not merged, below the BIOS area at the top
 # of the 3 GiB of low RAM; the guest keeps 2 GiB of RAM.
-cmdline="console=ttyS0 memmap=1G!1G memmap=512M!2304M famfs.mode=$MODE panic=-1 oops=panic quiet loglevel=4"
+cmdline="console=ttyS0 memmap=1G!1G memmap=512M!2304M famfs.mode=$MODE famfs.flavor=$KERNEL_FLAVOR panic=-1 oops=panic quiet loglevel=4"
 qemu=(qemu-system-x86_64 "${accel[@]}" -smp 2 -m "$VM_MEM" -nographic -no-reboot
       -kernel "$KIMG" -initrd "$INITRD" -append "$cmdline")
 
