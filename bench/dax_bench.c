@@ -167,7 +167,9 @@ static int bench_famfs(const char *label, const char *dev, size_t len)
 		struct famfs_fmap_header hdr;
 		struct famfs_fmap_simple_ext ext;
 	} blob;
-	struct srv_file file = { "bench", len, &blob, sizeof(blob) };
+	struct srv_file file = {
+		.name = "bench", .size = len, .blob = &blob, .blob_len = sizeof(blob),
+	};
 	struct srv srv;
 	char path[128];
 	int fd;

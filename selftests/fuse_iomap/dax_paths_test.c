@@ -48,7 +48,7 @@
 static const struct srv_file files[] = {
 	{ .name = DAX_FILE, .size = DAX_SIZE },
 	{ .name = PLAIN_FILE, .size = PLAIN_SIZE, .plain = 1 },
-	{ .name = SUID_FILE, .size = SZ_2M, .mode = 04755 },
+	{ .name = SUID_FILE, .size = SZ_2M, .mode = 04755, .base_mib = 8 },
 };
 
 FIXTURE(paths)
@@ -167,11 +167,12 @@ TEST_F(paths, attr_flag_flip_is_a_new_inode)
 	struct stat before, after;
 	char path[PATH_MAX];
 
+	/* Every path walk asks the server again. */
+	self->srv->no_cache = 1;
 	open_map(_metadata, self, DAX_FILE, SZ_2M);
 	srv_path(self->srv, DAX_FILE, path, sizeof(path));
 	ASSERT_EQ(0, fstat(self->fd, &before));
 
-	self->srv->no_cache = 1;
 	self->srv->attr_flip = 1;
 	ASSERT_EQ(0, stat(path, &after));
 	/* The stale inode is dropped; the mapping of the old one stays. */
@@ -289,22 +290,62 @@ TEST_F(paths, size_from_map_only)
 	EXPECT_EQ(EFBIG, errno);
 }
 
+struct write_args {
+	int fd;
+	const char *buf;
+	off_t off;
+	ssize_t res;
+};
+
+/* pwrite() from a thread without CAP_FSETID, which keeps setuid bits. */
+static void *write_thread(void *arg)
+{
+	struct write_args *a = arg;
+	struct __user_cap_header_struct hdr = {
+		.version = _LINUX_CAPABILITY_VERSION_3,
+	};
+	struct __user_cap_data_struct data[2];
+
+	a->res = -1000;
+	if (syscall(SYS_capget, &hdr, data))
+		return NULL;
+	data[CAP_FSETID / 32].effective &= ~(1U << (CAP_FSETID % 32));
+	if (syscall(SYS_capset, &hdr, data))
+		return NULL;
+	a->res = pwrite(a->fd, a->buf, 1, a->off);
+	return NULL;
+}
+
+static ssize_t write_unprivileged(int fd, const char *buf, off_t off)
+{
+	struct write_args a = { .fd = fd, .buf = buf, .off = off };
+	pthread_t t;
+
+	if (pthread_create(&t, NULL, write_thread, &a))
+		return -1;
+	pthread_join(t, NULL);
+	return a.res;
+}
+
 /* write(2) used to keep setuid and setgid bits (no file_remove_privs()). */
 TEST_F(paths, write_kills_suid)
 {
+	struct stat st;
 	long setattrs;
 
 	ASSERT_EQ(0, srv_mount(self->srv));
 	self->fd = srv_open_file(self->srv, SUID_FILE, O_RDWR);
 	ASSERT_GE(self->fd, 0);
-	EXPECT_EQ(1, pwrite(self->fd, "x", 1, 0));
+	EXPECT_EQ(1, write_unprivileged(self->fd, "x", 0));
 	EXPECT_EQ(1, srv_count(self->srv, FUSE_SETATTR));
-	EXPECT_TRUE(self->srv->setattr_valid & FATTR_MODE);
+	EXPECT_NE(0U, self->srv->setattr_valid & FATTR_MODE);
 	EXPECT_EQ(0755U, self->srv->setattr_mode & 07777);
+	ASSERT_EQ(0, fstat(self->fd, &st));
+	EXPECT_EQ(0755U, st.st_mode & 07777);
 
 	/* Nothing left to kill: later writes send nothing. */
 	setattrs = srv_count(self->srv, FUSE_SETATTR);
-	EXPECT_EQ(1, pwrite(self->fd, "y", 1, 1));
+	EXPECT_EQ(1, write_unprivileged(self->fd, "y", 1));
 	EXPECT_EQ(setattrs, srv_count(self->srv, FUSE_SETATTR));
 }
 
@@ -480,11 +521,12 @@ TEST_F(paths, provider_dropped_while_mounted)
 	memcpy((char *)self->map + SZ_1M, want, SZ_4K);
 	EXPECT_EQ((ssize_t)SZ_4K, pread(self->fd, got, SZ_4K, SZ_1M));
 	EXPECT_EQ(0, memcmp(want, got, SZ_4K));
-	fd = srv_open_file(self->srv, SUID_FILE, O_RDONLY);
+	fd = srv_open_file(self->srv, SUID_FILE, O_RDWR);
 	EXPECT_GE(fd, 0) {
 		TH_LOG("open after the provider was dropped: %s",
 		       strerror(errno));
 	}
+	EXPECT_EQ((ssize_t)SZ_4K, pwrite(fd, want, SZ_4K, SZ_1M));
 	EXPECT_EQ((ssize_t)SZ_4K, pread(fd, got, SZ_4K, SZ_1M));
 	EXPECT_EQ(0, memcmp(want, got, SZ_4K));
 	close(fd);

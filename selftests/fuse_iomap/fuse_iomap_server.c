@@ -32,10 +32,11 @@
 
 #define FIRST_INO	2
 
+/* Apart on the device: a page belongs to one file's mapping at a time. */
 static const struct srv_file identity_files[] = {
 	{ .name = FILE_A, .size = FILE_A_SIZE },
-	{ .name = FILE_B, .size = FILE_B_SIZE },
-	{ .name = FILE_C, .size = FILE_C_SIZE },
+	{ .name = FILE_B, .size = FILE_B_SIZE, .base_mib = 8 },
+	{ .name = FILE_C, .size = FILE_C_SIZE, .base_mib = 16 },
 };
 
 static unsigned int nfiles(struct srv *s)
@@ -194,8 +195,11 @@ static void do_init(struct srv *s, struct fuse_in_header *ih)
 	out.max_pages = MAX_WRITE / 4096;
 	if (s->passthrough)
 		out.max_stack_depth = 1;
-	out.flags = flags & s->init_flags;
-	out.flags2 = (flags & s->init_flags) >> 32;
+	flags &= s->init_flags;
+	if (s->insist_iomap)
+		flags |= FUSE_IOMAP_DAX;
+	out.flags = flags;
+	out.flags2 = flags >> 32;
 	reply(s, ih->unique, 0, &out, sizeof(out));
 }
 
@@ -283,6 +287,7 @@ static void do_getmap(struct srv *s, struct fuse_in_header *ih)
 		return;
 	}
 	map.size = f->size;
+	map.base_mib = f->base_mib;
 	switch (s->map_mode) {
 	case MAP_BAD_DEVICE:
 		map.dev = 1;

@@ -35,13 +35,14 @@ struct srv_file {
 	const void *blob;	/* map sent at GETMAP; NULL: an identity map */
 	uint32_t blob_len;
 	uint32_t mode;		/* permission bits; 0: 0644 */
+	uint32_t base_mib;	/* identity map: where on the device it starts */
 	int plain;		/* no FUSE_ATTR_IOMAP_DAX: page cache, READ */
 };
 
 /* The map blob of the "identity" test provider. */
 struct identity_map {
 	uint32_t dev;
-	uint32_t reserved;
+	uint32_t base_mib;	/* file offset X is device offset base + X */
 	uint64_t size;
 };
 
@@ -81,6 +82,7 @@ struct srv {
 	unsigned int nfiles;
 	int id_delta;			/* added to the backing id in the reply */
 	int no_iomap;			/* do not accept FUSE_IOMAP_DAX at INIT */
+	int insist_iomap;		/* accept it even if not offered */
 	int config_error;		/* if set, IOMAP_CONFIG fails with it */
 	int config_mode;		/* enum srv_config_mode */
 	const char *probe[SRV_MAX_PROBES]; /* BACKING_OPEN these at CONFIG */

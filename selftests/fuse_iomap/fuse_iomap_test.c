@@ -432,6 +432,33 @@ TEST_F(iomap, unprivileged_mounter)
 	int status;
 	pid_t pid;
 
+	/* The kernel does not offer FUSE_IOMAP_DAX: a plain mount, no device. */
+	ASSERT_EQ(0, srv_open(self->srv));
+	pid = fork();
+	ASSERT_GE(pid, 0);
+	if (!pid) {
+		if (drop_cap(CAP_SYS_RAWIO))
+			_exit(200);
+		_exit(srv_mount_fd(self->srv));
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(0, WEXITSTATUS(status));
+	EXPECT_EQ(0ULL, self->srv->init_flags & FUSE_IOMAP_DAX);
+	EXPECT_EQ(0, srv_count(self->srv, FUSE_IOMAP_DAX_CONFIG));
+	/* Files marked FUSE_ATTR_IOMAP_DAX cannot be opened on it. */
+	errno = 0;
+	EXPECT_EQ(-1, srv_open_file(self->srv, FILE_A, O_RDONLY));
+	EXPECT_EQ(EIO, errno);
+	if (!WEXITSTATUS(status))
+		umount2(self->srv->dir, MNT_DETACH);
+	EXPECT_EQ(0, srv_count(self->srv, FUSE_IOMAP_DAX_GETMAP));
+	EXPECT_GE(0, self->srv->backing_res);
+	srv_stop(self->srv);
+
+	/* A server that takes it anyway fails the mount. */
+	srv_init(self->srv, DAX_DEV);
+	self->srv->insist_iomap = 1;
 	ASSERT_EQ(0, srv_open(self->srv));
 	pid = fork();
 	ASSERT_GE(pid, 0);
@@ -448,8 +475,7 @@ TEST_F(iomap, unprivileged_mounter)
 	}
 	if (!WEXITSTATUS(status))
 		umount2(self->srv->dir, MNT_DETACH);
-	EXPECT_EQ(0, srv_count(self->srv, FUSE_IOMAP_DAX_GETMAP));
-	EXPECT_GE(0, self->srv->backing_res);
+	EXPECT_EQ(0, srv_count(self->srv, FUSE_IOMAP_DAX_CONFIG));
 }
 
 /* BACKING_OPEN refuses what is not an fsdev_dax device, or the unprivileged. */

@@ -315,6 +315,7 @@ TEST_F(memfail, poison_one_range_then_remount)
 	struct report *inj = &self->rep[0], *by = &self->rep[1];
 	struct report *touch = &self->rep[2], *again = &self->rep[3];
 	struct report *bad = &self->rep[4];
+	unsigned char two[2 * SZ_4K];
 	unsigned char buf[SZ_4K], want[SZ_4K];
 	char expect[128];
 	int pipe_ready[2], pipe_wait[2], status;
@@ -397,7 +398,7 @@ TEST_F(memfail, poison_one_range_then_remount)
 	EXPECT_EQ(EHWPOISON, errno);
 	/* A read into the page stops short at it. */
 	EXPECT_EQ((ssize_t)SZ_4K - 1,
-		  pread(self->fd, buf, 2 * SZ_4K, POISON - SZ_4K + 1));
+		  pread(self->fd, two, 2 * SZ_4K, POISON - SZ_4K + 1));
 	fill(want, SZ_4K, self->seed, OTHER);
 	EXPECT_EQ((ssize_t)SZ_4K, pread(self->fd, buf, SZ_4K, OTHER));
 	EXPECT_EQ(0, memcmp(buf, want, SZ_4K));

@@ -7,12 +7,13 @@
 //! ```text
 //! struct identity_map {
 //!         __u32 device;    /* index in the connection's device table */
-//!         __u32 reserved;  /* must be zero */
-//!         __u64 size;      /* file size: page aligned, at most the device size */
+//!         __u32 base_mib;  /* where the file starts on the device, in MiB */
+//!         __u64 size;      /* file size: page aligned, base + size within the device */
 //! };
 //! ```
 //!
-//! Byte `X` of the file is byte `X` of the device. Accesses at or past `size` fail with `ENXIO`.
+//! Byte `X` of the file is byte `base + X` of the device. Accesses at or past `size` fail with
+//! `ENXIO`.
 //! Parsing fails with `EINVAL` for a malformed map and `ENODEV` for a missing device; mapping a
 //! device that reported a memory failure fails with `EHWPOISON`.
 //!
@@ -62,6 +63,8 @@ const PAGE: u64 = PAGE_SIZE as u64;
 struct IdentityMap {
     /// Index of the device in the connection's table.
     device: usize,
+    /// Device offset of the start of the file.
+    base: u64,
     /// Size of the file in bytes.
     size: u64,
 }
@@ -70,16 +73,15 @@ impl IdentityMap {
     /// Decodes a map blob without looking at the device table.
     fn decode(blob: &[u8]) -> Result<Self> {
         let blob: &[u8; MAP_LEN] = blob.try_into().map_err(|_| EINVAL)?;
-        let [d0, d1, d2, d3, r0, r1, r2, r3, s @ ..] = *blob;
-        if u32::from_ne_bytes([r0, r1, r2, r3]) != 0 {
-            return Err(EINVAL);
-        }
+        let [d0, d1, d2, d3, b0, b1, b2, b3, s @ ..] = *blob;
+        let base = u64::from(u32::from_ne_bytes([b0, b1, b2, b3])) << 20;
         let size = u64::from_ne_bytes(s);
-        if size % PAGE != 0 {
+        if size % PAGE != 0 || base.checked_add(size).is_none() {
             return Err(EINVAL);
         }
         Ok(Self {
             device: usize::try_from(u32::from_ne_bytes([d0, d1, d2, d3]))?,
+            base,
             size,
         })
     }
@@ -111,7 +113,8 @@ impl Provider for Identity {
 
     fn parse(table: &DeviceTable, blob: &[u8]) -> Result<(IdentityMap, u64)> {
         let map = IdentityMap::decode(blob)?;
-        if map.size > table.size(map.device).ok_or(ENODEV)? {
+        // `decode` checked that `base + size` does not overflow.
+        if map.base + map.size > table.size(map.device).ok_or(ENODEV)? {
             return Err(EINVAL);
         }
         let size = map.size;
@@ -127,7 +130,7 @@ impl Provider for Identity {
         iomap: &mut IoMap,
     ) -> Result {
         let (start, length) = map.extent(pos, len)?;
-        table.map_dax(iomap, map.device, start, start, length)
+        table.map_dax(iomap, map.device, map.base + start, start, length)
     }
 }
 
@@ -205,15 +208,19 @@ mod tests {
 
     #[test]
     fn decode() -> Result {
-        let map = IdentityMap::decode(&blob(1, 0, 4 * PAGE))?;
+        let map = IdentityMap::decode(&blob(1, 3, 4 * PAGE))?;
         assert_eq!(
             map,
             IdentityMap {
                 device: 1,
+                base: 3 << 20,
                 size: 4 * PAGE
             }
         );
-        assert_eq!(IdentityMap::decode(&blob(0, 1, PAGE)), Err(EINVAL));
+        assert_eq!(
+            IdentityMap::decode(&blob(0, 1, u64::MAX - PAGE + 1)),
+            Err(EINVAL)
+        );
         assert_eq!(IdentityMap::decode(&blob(0, 0, PAGE + 1)), Err(EINVAL));
         assert_eq!(IdentityMap::decode(&blob(0, 0, 0)[..15]), Err(EINVAL));
         Ok(())
@@ -223,6 +230,7 @@ mod tests {
     fn extent() -> Result {
         let map = IdentityMap {
             device: 0,
+            base: 0,
             size: 4 * PAGE,
         };
         assert_eq!(map.extent(0, PAGE)?, (0, PAGE));
