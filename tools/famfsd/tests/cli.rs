@@ -589,3 +589,37 @@ fn our_image_follows_famfs_documented_layout() {
     assert_eq!((u64at(u + 136), u64at(u + 152)), (0, 4 * MB));
     assert_eq!((u64at(u + 160), u64at(u + 176)), (0, 4 * MB));
 }
+
+#[test]
+fn adddev_records_a_device_by_uuid() {
+    let d = tempdir();
+    let img = formatted(d.path(), 64 * MB);
+    let u = "01234567-89ab-cdef-0123-456789abcdef";
+    let out = ok(&img, &["adddev", "--uuid", u, "--size", "32m", "/dev/null"]);
+    assert!(
+        out.contains(&format!("is device 1 (33554432 bytes, uuid {u})")),
+        "{out}"
+    );
+    let e = fails(&img, &["adddev", "--uuid", u, "--size", "32m", "/dev/null"]);
+    assert!(e.contains(&format!("uuid {u} is already device 1")), "{e}");
+    let e = fails(&img, &["adddev", "--size", "32m", "/dev/null"]);
+    assert_eq!(
+        e,
+        "famfs: adddev: /dev/null: no uuid in sysfs; give one with --uuid"
+    );
+    let out = ok(&img, &["fsck", "-v"]);
+    assert!(
+        out.contains(&format!("device 1: uuid {u} size 33554432")),
+        "{out}"
+    );
+    // Device 0 is nearly full: a new file lands on device 1.
+    ok(&img, &["creat", "-s", "52m", "fill"]);
+    ok(&img, &["creat", "-s", "8m", "on1"]);
+    assert!(ok(&img, &["getmap", "on1"]).contains("devindex: 1"));
+    assert!(ok(&img, &["fsck"]).contains("fsck: clean"));
+    let e = fails(&img, &["creat", "-s", "8m", "-r", "-S", "1", "on2"]);
+    assert!(
+        e.contains("is on device 1; reach it through a mount"),
+        "{e}"
+    );
+}

@@ -17,10 +17,10 @@ pub struct Args {
     /// Size of the device (default: its size).
     #[arg(long, value_parser = parse_size)]
     pub size: Option<u64>,
-    /// Mount point or device of the file system (or --device/--mount).
-    pub target: Option<PathBuf>,
     /// The device to add (/dev/daxX.Y).
     pub daxdev: PathBuf,
+    /// Mount point or device of the file system (or --device/--mount).
+    pub target: Option<PathBuf>,
 }
 
 /// Run adddev.
