@@ -78,6 +78,10 @@ t "verify -f -S" famfs verify -f "$MNT/a/f1" -S 1
 t "verify relative" sh -c "cd $MNT/a && famfs verify -f b/rel -S 2"
 t "verify -m x3 -t 3" famfs verify -t 3 -m "$MNT/m1,11" -m "$MNT/m2,12" -m "$MNT/a/b/c/m3,13"
 t "verify striped" famfs verify -f "$MNT/s4" -S 3
+# famfs's byte count of a striped file is its size: the last chunk here is partial.
+t "creat striped, partial last chunk" famfs creat -N 3 -C 2m -s 7352377 -r -S 9 "$MNT/odd"
+t "verify partial last chunk" famfs verify -f "$MNT/odd" -S 9
+t "verify partial last chunk (mmap)" famfs --mount "$MNT" verify --mmap -S 9 odd
 fails_with "verify with the wrong seed" "mismatch at offset 0" famfs verify -f "$MNT/m1" -S 12
 t "chkread" famfs chkread "$MNT/s4"
 t "chkread -s" famfs chkread -s "$MNT"
@@ -183,6 +187,8 @@ fi
 t "dax0.0 in devdax mode" dax_mode devdax dax0.0
 t "dax1.0 in devdax mode" dax_mode devdax dax1.0
 t "mkfs.famfs for two devices" mkfs.famfs -f "$DEV"
+d1=$(readlink -f /sys/bus/dax/devices/dax1.0)
+echo "# dax1.0 in sysfs: $d1, uuid: $(cat "$d1/uuid" "$d1/../uuid" 2>/dev/null | head -n 1)"
 t "adddev dax1.0" famfs --device "$DEV" adddev "$DEV1"
 # Leave less than 64 MiB free on dax0.0, so that the next file lands on dax1.0.
 fill=$(( $(cat /sys/bus/dax/devices/dax0.0/size) / 1048576 - 40 ))
