@@ -34,6 +34,7 @@ for line in $(grep -o '# [a-z0-9_]*: pass:[0-9]* fail:[0-9]* skip:[0-9]*' /tmp/d
 	f=$(echo "$line" | sed 's/.* fail:\([0-9]*\).*/\1/')
 	s=$(echo "$line" | sed 's/.* skip:\([0-9]*\).*/\1/')
 	echo "# kunit $suite: pass:$p fail:$f skip:$s"
+	[ $((f + s)) -eq 0 ] || grep -E "not ok|fmap case|panicked|assert" /tmp/dmesg.log | head -n 20
 	pass=$((pass + p))
 	fail=$((fail + f + s))
 done
