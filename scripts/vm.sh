@@ -4,7 +4,11 @@
 # probe, inject-panic, inject-hang.  Exit status is the guest's; a guest that panics, hangs
 # (VM_TIMEOUT seconds) or dies without reporting is a failure, with the console shown.
 #
-# Usage: vm.sh MODE   (env: KDIR, VM_TIMEOUT, VM_MEM, FAMFS_KVM=0|1, VM_LOG)
+# Usage: vm.sh MODE   (env: KDIR, VM_TIMEOUT, VM_MEM, FAMFS_KVM=0|1, VM_LOG, VM_ICOUNT=0|1)
+#
+# VM_ICOUNT=1: TCG with -icount shift=0,sleep=off (never KVM): guest time advances exactly 1 ns
+# per emulated instruction, so the guest's CLOCK_MONOTONIC counts instructions whatever the
+# host's load; with icount QEMU runs all vCPUs round-robin in one host thread.
 . "$(dirname "$0")/lib.sh"
 
 MODE=${1:-check}
@@ -30,10 +34,12 @@ if [ "$MODE" != probe ]; then
 fi
 
 accel=(-accel tcg -cpu max)
-if [ "$MODE" != probe ] && bash "$TOP/scripts/kvm-probe.sh" "$KDIR"; then
+if [ "${VM_ICOUNT:-0}" = 1 ]; then
+	accel+=(-icount shift=0,sleep=off)
+elif [ "$MODE" != probe ] && bash "$TOP/scripts/kvm-probe.sh" "$KDIR"; then
 	accel=(-accel kvm -cpu host)
 fi
-[ "$MODE" = probe ] && [ "${PROBE_KVM:-0}" = 1 ] && accel=(-accel kvm -cpu host)
+[ "$MODE" = probe ] && [ "${PROBE_KVM:-0}" = 1 ] && [ "${VM_ICOUNT:-0}" != 1 ] && accel=(-accel kvm -cpu host)
 
 # Emulated pmem: memmap=SIZE!START carves a persistent-memory region out of guest RAM.  Two
 # regions (two DAX devices), apart so that they are not merged, below the BIOS area at the top
