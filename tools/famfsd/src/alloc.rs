@@ -9,7 +9,9 @@ use crate::log::{Extent, FileMap};
 pub enum Owner {
     /// Not in use.
     Free,
-    /// The superblock region or the log.
+    /// The superblock region or the log (device 0), or the first allocation unit of an
+    /// added device: offset 0 is never handed out (famfs's replay refuses a file with an
+    /// extent at offset 0).
     Meta,
     /// The file created by this log entry.
     Entry(u64),
@@ -71,10 +73,15 @@ impl Bitmap {
         b
     }
 
-    /// Add a device of `size` bytes (all free) as the next device index.
+    /// Add a device of `size` bytes as the next device index. Its first allocation unit
+    /// is reserved, as the superblock region is on device 0: famfs's log replay skips
+    /// any file with an extent at device offset 0, so no file may start there.
     pub fn add_device(&mut self, size: u64) {
-        self.devs
-            .push(vec![Owner::Free; (size / self.unit) as usize]);
+        let mut slots = vec![Owner::Free; (size / self.unit) as usize];
+        if let Some(first) = slots.first_mut() {
+            *first = Owner::Meta;
+        }
+        self.devs.push(slots);
     }
 
     /// Number of devices.
@@ -426,14 +433,14 @@ mod tests {
     #[test]
     fn second_device_is_used_and_tracked() {
         let mut b = Bitmap::new(16 * MB, 2 * MB, 10 * MB);
-        b.add_device(8 * MB);
+        b.add_device(10 * MB);
         assert_eq!(b.ndevices(), 2);
         let e = b.alloc_simple("f", 8 * MB, 1, Owner::Entry(0)).unwrap();
         assert_eq!(
             e,
             vec![Extent {
                 devindex: 1,
-                offset: 0,
+                offset: 2 * MB,
                 len: 8 * MB
             }]
         );
@@ -447,5 +454,29 @@ mod tests {
         assert_eq!(b.mark(&x, Owner::Entry(2)), Some((Owner::Entry(0), 4 * MB)));
         b.release(&FileMap::Simple(e), Owner::Entry(0));
         assert_eq!(b.free_bytes(), 10 * MB);
+    }
+
+    #[test]
+    fn offset_zero_is_never_handed_out_on_any_device() {
+        // famfs's logplay skips a file with an extent at offset 0 ("has extent with 0
+        // offset"): the first unit of every added device is reserved like device 0's
+        // superblock region.
+        let mut b = Bitmap::new(12 * MB, 2 * MB, 10 * MB);
+        b.add_device(8 * MB);
+        b.add_device(8 * MB);
+        assert_eq!(b.free_bytes(), 2 * MB + 6 * MB + 6 * MB);
+        let mut all = Vec::new();
+        all.extend(b.alloc_simple("a", 2 * MB, 16, Owner::Entry(0)).unwrap());
+        all.extend(b.alloc_strips("b", 2, 4 * MB, Owner::Entry(1)).unwrap());
+        all.extend(b.alloc_simple("c", 4 * MB, 16, Owner::Entry(2)).unwrap());
+        assert_eq!(b.free_bytes(), 0);
+        assert!(all.iter().all(|e| e.offset != 0), "{all:?}");
+        assert!(all.iter().any(|e| e.devindex == 2), "{all:?}");
+        let mut c = Bitmap::new(12 * MB, 2 * MB, 10 * MB);
+        c.add_device(64 * MB);
+        let s = c
+            .alloc_strips_bucketed("s", 8, 2 * MB, 8, &mut Rng::new(3), Owner::Entry(0))
+            .unwrap();
+        assert!(s.iter().all(|e| e.offset != 0), "{s:?}");
     }
 }

@@ -345,7 +345,7 @@ impl Namespace {
                     Owner::Entry(j) => {
                         format!("log entry {j} ('{}')", self.path_of(FIRST_ENTRY_INO + j))
                     }
-                    _ => "the superblock/log region".to_string(),
+                    _ => "a reserved region (superblock/log, or an added device's first allocation unit)".to_string(),
                 };
                 return Err(Error::entry(
                     index,
@@ -453,8 +453,9 @@ impl Namespace {
     }
 }
 
-/// Validate a file entry's map on its own: device index, alignment, placement inside
-/// the data area of the device, chunk size, and coverage of the file size.
+/// Validate a file entry's map on its own: device index, no extent at offset 0 (famfs
+/// skips such a file), alignment, placement inside the data area of the device, chunk
+/// size, and coverage of the file size.
 pub fn check_file_map(
     index: u64,
     f: &FileEntry,
@@ -470,6 +471,15 @@ pub fn check_file_map(
         else {
             return bad(format!("device index {} does not exist", e.devindex));
         };
+        if e.offset == 0 {
+            // famfs's logplay skips such a file ("__famfs_logplay: ERROR file F has
+            // extent with 0 offset"): only the superblock starts at offset 0. Checked on
+            // every device and on every strip of a striped file too.
+            return bad(format!(
+                "has extent with 0 offset (device {}); famfs refuses such a file",
+                e.devindex
+            ));
+        }
         let (meta_end, usable) = if e.devindex == 0 {
             (sb.meta_end(), sb.usable_size())
         } else {

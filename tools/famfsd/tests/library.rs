@@ -579,3 +579,43 @@ fn a_second_device_from_add_daxdev() {
     assert!(r.problems[1].contains("device 64: index past the 64 devices famfs allows"));
     assert!(r.problems[2].contains("'nodev': device index 2 does not exist"));
 }
+
+#[test]
+fn no_file_at_offset_zero_of_an_added_device() {
+    let d = tempdir();
+    let (p, mut fs) = mkfs(d.path(), 64 * MB);
+    fs.add_daxdev(32 * MB, uuid::Uuid::from_u128(0x1111)).unwrap();
+    // Fill device 0: the next files go to device 1, never at its offset 0 (famfs's
+    // logplay skips a file with an extent at offset 0).
+    fs.create_file("big0", &simple(54 * MB)).unwrap();
+    let ino = fs.create_file("on1", &simple(8 * MB)).unwrap();
+    let e = fs.namespace().get(ino).unwrap().map().unwrap().extents()[0];
+    assert_eq!((e.devindex, e.offset), (1, 2 * MB));
+    let ino = fs
+        .create_file("striped1", &interleaved(8 * MB, 2, 2 * MB))
+        .unwrap();
+    let m = fs.namespace().get(ino).unwrap().map().unwrap().clone();
+    assert!(m.extents().iter().all(|e| e.offset != 0), "{m:?}");
+    // The whole device can be used except its first unit.
+    let free = fs.free_bytes();
+    assert_eq!(free, (32 - 2 - 8 - 8) * MB);
+    fs.create_file("rest", &simple(free)).unwrap();
+    assert!(fs.create_file("more", &simple(1)).is_err());
+    drop(fs);
+    assert!(fsck(&RawDevice::open(&p, false).unwrap()).is_clean());
+    // A file another tool put at offset 0 of device 1 is skipped, as famfs skips it.
+    let mut at0 = Extent::new(0, 2 * MB);
+    at0.devindex = 1;
+    inject(&p, crafted("onboth", vec![Extent::new(62 * MB, 2 * MB), at0]));
+    let fs = reopen(&p).unwrap();
+    assert_eq!(fs.problems().len(), 1);
+    assert_eq!(
+        fs.problems()[0].to_string(),
+        "log entry 5: 'onboth': has extent with 0 offset (device 1); famfs refuses such a file"
+    );
+    assert!(fs.namespace().resolve("onboth").is_err());
+    drop(fs);
+    let r = fsck(&RawDevice::open(&p, false).unwrap());
+    assert!(!r.is_clean());
+    assert!(r.problems[0].contains("has extent with 0 offset"), "{:?}", r.problems);
+}
