@@ -576,10 +576,22 @@ pub struct FsckReport {
     pub files: u64,
     /// Directories found (root and `.meta` excluded).
     pub dirs: u64,
-    /// Bytes allocated to files.
+    /// Bytes allocated to files, over all devices.
     pub allocated: u64,
-    /// Usable device bytes.
+    /// Usable bytes of all devices together (each device's size rounded down to the
+    /// allocation unit).
     pub device_size: u64,
+    /// Per device, in device-index order (index 0 is the superblock's).
+    pub devices: Vec<DeviceUsage>,
+}
+
+/// Space of one device, as [`fsck`] reports it.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct DeviceUsage {
+    /// Usable bytes (the size rounded down to the allocation unit).
+    pub size: u64,
+    /// Bytes allocated to files on this device.
+    pub allocated: u64,
 }
 
 impl FsckReport {
@@ -603,16 +615,31 @@ pub fn fsck(media: &dyn Media) -> FsckReport {
     };
     rep.entries = header.next_index;
     rep.log_capacity = header.capacity();
-    rep.device_size = sb.usable_size();
+    rep.devices = vec![DeviceUsage {
+        size: sb.usable_size(),
+        allocated: 0,
+    }];
     match replay(media, &sb, &header, true) {
         Ok(r) => {
             rep.problems
                 .extend(r.problems.iter().map(|e| e.to_string()));
+            rep.devices
+                .extend(r.ns.devices().iter().skip(1).map(|d| DeviceUsage {
+                    size: d.size / sb.alloc_unit * sb.alloc_unit,
+                    allocated: 0,
+                }));
             for n in r.ns.nodes().filter(|n| n.log_index.is_some()) {
                 match n.map() {
                     Some(m) => {
                         rep.files += 1;
-                        rep.allocated += m.extents().iter().map(|e| e.len).sum::<u64>();
+                        for e in m.extents() {
+                            if let Some(d) = usize::try_from(e.devindex)
+                                .ok()
+                                .and_then(|i| rep.devices.get_mut(i))
+                            {
+                                d.allocated += e.len;
+                            }
+                        }
                     }
                     None => rep.dirs += 1,
                 }
@@ -620,5 +647,7 @@ pub fn fsck(media: &dyn Media) -> FsckReport {
         }
         Err(e) => rep.problems.push(e.to_string()),
     }
+    rep.allocated = rep.devices.iter().map(|d| d.allocated).sum();
+    rep.device_size = rep.devices.iter().map(|d| d.size).sum();
     rep
 }

@@ -39,7 +39,7 @@ pub mod superblock;
 
 pub use error::{Error, Result};
 pub use fmap::{fmap_blob, FileType};
-pub use fs::{fsck, read_meta, CreateOptions, Famfs, FsckReport, Layout};
+pub use fs::{fsck, read_meta, CreateOptions, DeviceUsage, Famfs, FsckReport, Layout};
 pub use log::{Extent, FileMap};
 pub use media::{Media, MountedMeta, RawDevice};
 pub use namespace::{

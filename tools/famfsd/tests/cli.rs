@@ -616,7 +616,18 @@ fn adddev_records_a_device_by_uuid() {
     ok(&img, &["creat", "-s", "52m", "fill"]);
     ok(&img, &["creat", "-s", "8m", "on1"]);
     assert!(ok(&img, &["getmap", "on1"]).contains("devindex: 1"));
-    assert!(ok(&img, &["fsck"]).contains("fsck: clean"));
+    let out = ok(&img, &["fsck"]);
+    assert!(out.contains("fsck: clean"));
+    // The summary counts every device, in both the allocation and the size, then
+    // each device on its own.
+    assert!(
+        out.contains("62914560 of 100663296 allocated (all 2 devices)\n"),
+        "{out}"
+    );
+    assert!(out.contains("fsck: device 0: 54525952 of 67108864 allocated\n"), "{out}");
+    assert!(out.contains("fsck: device 1: 8388608 of 33554432 allocated\n"), "{out}");
+    let out = ok(&img, &["fsck", "-h"]);
+    assert!(out.contains("60.0 MiB of 96.0 MiB allocated (all 2 devices)"), "{out}");
     let e = fails(&img, &["creat", "-s", "8m", "-r", "-S", "1", "on2"]);
     assert!(
         e.contains("is on device 1; reach it through a mount"),

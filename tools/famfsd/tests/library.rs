@@ -602,7 +602,23 @@ fn no_file_at_offset_zero_of_an_added_device() {
     fs.create_file("rest", &simple(free)).unwrap();
     assert!(fs.create_file("more", &simple(1)).is_err());
     drop(fs);
-    assert!(fsck(&RawDevice::open(&p, false).unwrap()).is_clean());
+    let r = fsck(&RawDevice::open(&p, false).unwrap());
+    assert!(r.is_clean());
+    // Allocation and size are reported per device and summed over all of them.
+    assert_eq!(
+        r.devices,
+        [
+            famfs_media::DeviceUsage {
+                size: 64 * MB,
+                allocated: 54 * MB
+            },
+            famfs_media::DeviceUsage {
+                size: 32 * MB,
+                allocated: 30 * MB
+            }
+        ]
+    );
+    assert_eq!((r.allocated, r.device_size), (84 * MB, 96 * MB));
     // A file another tool put at offset 0 of device 1 is skipped, as famfs skips it.
     let mut at0 = Extent::new(0, 2 * MB);
     at0.devindex = 1;

@@ -127,15 +127,30 @@ fn report(ctx: &Ctx, a: &Args, media: &dyn Media) -> Result<bool> {
             listing(ctx, a, media, &sb)?;
         }
     }
+    let ndev = r.devices.len();
     println!(
-        "fsck: {} log entries of {}, {} files, {} directories, {} of {} allocated",
+        "fsck: {} log entries of {}, {} files, {} directories, {} of {} allocated{}",
         r.entries,
         r.log_capacity,
         r.files,
         r.dirs,
         size(r.allocated, a.human),
-        size(r.device_size, a.human)
+        size(r.device_size, a.human),
+        if ndev > 1 {
+            format!(" (all {ndev} devices)")
+        } else {
+            String::new()
+        }
     );
+    if ndev > 1 {
+        for (i, d) in r.devices.iter().enumerate() {
+            println!(
+                "fsck: device {i}: {} of {} allocated",
+                size(d.allocated, a.human),
+                size(d.size, a.human)
+            );
+        }
+    }
     if r.is_clean() {
         println!("fsck: clean");
     } else {
