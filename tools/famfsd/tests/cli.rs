@@ -634,3 +634,73 @@ fn adddev_records_a_device_by_uuid() {
         "{e}"
     );
 }
+
+/// famfs on `dev` run with umask `mask`.
+fn ok_umask(dev: &Path, mask: &str, args: &[&str]) -> String {
+    let mut c = Command::new("sh");
+    c.env("FAMFS_DEVICE", dev)
+        .env("FAMFS_SYSTEM_UUID_FILE", uuid_file(dev))
+        .arg("-c")
+        .arg(format!("umask {mask} && exec \"$0\" \"$@\""))
+        .arg(env!("CARGO_BIN_EXE_famfs"))
+        .args(args);
+    let r = output(c);
+    assert_eq!(r.code, 0, "umask {mask}; famfs {args:?}: {}", r.err);
+    r.out
+}
+
+#[test]
+fn modes_follow_famfs() {
+    use std::os::unix::fs::PermissionsExt;
+    let d = tempdir();
+    let img = formatted(d.path(), 64 * MB);
+    // creat: -m (default 0644) ANDed with ~umask.
+    ok_umask(&img, "022", &["creat", "-s", "1", "-m", "0664", "c664"]);
+    ok_umask(&img, "022", &["creat", "-s", "1", "-m", "0777", "c777"]);
+    ok_umask(&img, "077", &["creat", "-s", "1", "cdefault"]);
+    // mkdir: 0755 by default, -m as given; the umask is not applied.
+    ok_umask(&img, "077", &["mkdir", "d"]);
+    ok_umask(&img, "022", &["mkdir", "-m", "0777", "d777"]);
+    ok_umask(&img, "077", &["mkdir", "-p", "-m", "0775", "p/q"]);
+    // cp: -m ANDed with ~umask; without -m (or if nothing is left) the source's
+    // permission bits (& 0777), not masked.
+    let src = d.path().join("src");
+    std::fs::write(&src, b"x").unwrap();
+    std::fs::set_permissions(&src, std::fs::Permissions::from_mode(0o4757)).unwrap();
+    let s = src.to_str().unwrap();
+    ok_umask(&img, "022", &["cp", "-m", "0666", s, "cp666"]);
+    ok_umask(&img, "077", &["cp", s, "cpsrc"]);
+    ok_umask(&img, "022", &["cp", "-m", "0022", s, "cpzero"]);
+    // cp -r: directories get their source's bits (& 0777), unmasked.
+    let tree = d.path().join("tree");
+    std::fs::create_dir(&tree).unwrap();
+    std::fs::write(tree.join("f"), b"y").unwrap();
+    std::fs::set_permissions(tree.join("f"), std::fs::Permissions::from_mode(0o640)).unwrap();
+    std::fs::set_permissions(&tree, std::fs::Permissions::from_mode(0o770)).unwrap();
+    ok_umask(&img, "027", &["cp", "-r", tree.to_str().unwrap(), "t"]);
+    let out = ok(&img, &["logplay", "-n"]);
+    // "file MODE UID:GID SIZE PATH ..." / "dir MODE UID:GID - PATH"
+    let mode_of = |path: &str| {
+        out.lines()
+            .map(|l| l.split_whitespace().collect::<Vec<_>>())
+            .find(|w| w.len() > 4 && w[4] == path)
+            .map(|w| format!("{} {}", w[0], w[1]))
+            .unwrap_or_else(|| panic!("{path} missing: {out}"))
+    };
+    for (path, want) in [
+        ("c664", "file 0644"),
+        ("c777", "file 0755"),
+        ("cdefault", "file 0600"),
+        ("d", "dir 0755"),
+        ("d777", "dir 0777"),
+        ("p", "dir 0775"),
+        ("p/q", "dir 0775"),
+        ("cp666", "file 0644"),
+        ("cpsrc", "file 0757"),
+        ("cpzero", "file 0757"),
+        ("t", "dir 0770"),
+        ("t/f", "file 0640"),
+    ] {
+        assert_eq!(mode_of(path), want, "{path}");
+    }
+}

@@ -18,8 +18,9 @@ pub const IO_CHUNK: usize = 4 << 20;
 /// `-m`, `-u`, `-g`: mode, owner and group of new files or directories.
 #[derive(clap::Args)]
 pub struct Owner {
-    /// Permission bits (octal; default: 0644 for files, 0755 for directories, the
-    /// source's for copies, masked by the umask).
+    /// Permission bits (octal). As famfs: creat 0644 by default, ANDed with ~umask; cp
+    /// ANDed with ~umask, the source's bits (& 0777) by default; mkdir 0755 by default,
+    /// the umask not applied.
     #[arg(short, long, value_parser = parse_mode)]
     pub mode: Option<u32>,
     /// Owner (default: the caller's uid).
@@ -319,6 +320,28 @@ pub fn ids() -> (u32, u32) {
     )
 }
 
+/// Permission bits of a new file made by creat, as famfs computes them: `-m` (default
+/// 0644) ANDed with ~umask.
+pub fn creat_mode(explicit: Option<u32>, umask: u32) -> u32 {
+    explicit.unwrap_or(0o644) & !umask & 0o7777
+}
+
+/// Permission bits of a file copied by cp, as famfs computes them: `-m` ANDed with
+/// ~umask; if that leaves nothing (no `-m`, or all masked), the source's bits & 0777,
+/// not masked.
+pub fn cp_mode(explicit: Option<u32>, umask: u32, source: u32) -> u32 {
+    match explicit.unwrap_or(0) & !umask & 0o7777 {
+        0 => source & 0o777,
+        m => m,
+    }
+}
+
+/// Permission bits of a directory made by mkdir, as famfs computes them: `-m` as
+/// given, 0755 by default; the umask is not applied.
+pub fn mkdir_mode(explicit: Option<u32>) -> u32 {
+    explicit.unwrap_or(0o755) & 0o7777
+}
+
 /// The process umask.
 pub fn umask() -> u32 {
     // SAFETY: umask only swaps the process's mask; it is restored at once.
@@ -410,6 +433,17 @@ mod tests {
         assert_eq!(parse_mode("644"), Ok(0o644));
         assert!(parse_mode("9").is_err());
         assert!(parse_mode("17777").is_err());
+    }
+
+    #[test]
+    fn new_object_modes_follow_famfs() {
+        assert_eq!(creat_mode(Some(0o664), 0o022), 0o644);
+        assert_eq!(creat_mode(None, 0o077), 0o600);
+        assert_eq!(cp_mode(Some(0o666), 0o022, 0o600), 0o644);
+        assert_eq!(cp_mode(None, 0o077, 0o4755), 0o755);
+        assert_eq!(cp_mode(Some(0o022), 0o022, 0o640), 0o640);
+        assert_eq!(mkdir_mode(None), 0o755);
+        assert_eq!(mkdir_mode(Some(0o777)), 0o777);
     }
 
     #[test]

@@ -3,7 +3,9 @@
 //! already exists is overwritten only if it has the same size, so an interrupted copy can
 //! simply be run again.
 
-use super::common::{progress, run_parallel, umask, Ctx, Owner, Place, Striping, Target, IO_CHUNK};
+use super::common::{
+    cp_mode, progress, run_parallel, umask, Ctx, Owner, Place, Striping, Target, IO_CHUNK,
+};
 use anyhow::{bail, Context, Result};
 use famfs_media::CreateOptions;
 use std::fs::File;
@@ -31,7 +33,8 @@ pub struct Args {
 
 /// One planned copy step.
 enum Item {
-    Dir(String),
+    /// A directory and its source's permission bits.
+    Dir(String, u32),
     File(PathBuf, String, u64, u32),
 }
 
@@ -40,8 +43,8 @@ fn mode_of(md: &std::fs::Metadata) -> u32 {
     md.permissions().mode() & 0o7777
 }
 
-fn walk(src: &Path, target: &str, plan: &mut Vec<Item>) -> Result<()> {
-    plan.push(Item::Dir(target.to_string()));
+fn walk(src: &Path, target: &str, mode: u32, plan: &mut Vec<Item>) -> Result<()> {
+    plan.push(Item::Dir(target.to_string(), mode));
     let mut entries: Vec<_> = std::fs::read_dir(src)
         .with_context(|| src.display().to_string())?
         .collect::<std::io::Result<_>>()
@@ -56,7 +59,7 @@ fn walk(src: &Path, target: &str, plan: &mut Vec<Item>) -> Result<()> {
         let t = format!("{target}/{name}");
         let md = std::fs::metadata(&p).with_context(|| p.display().to_string())?;
         if md.is_dir() {
-            walk(&p, &t, plan)?;
+            walk(&p, &t, mode_of(&md), plan)?;
         } else if md.is_file() {
             plan.push(Item::File(p, t, md.len(), mode_of(&md)));
         } else {
@@ -94,7 +97,7 @@ fn plan(t: &Target, srcs: &[String], dst: &str, recursive: bool) -> Result<Vec<I
             if !recursive {
                 bail!("cp: {src}: is a directory (use -r)");
             }
-            walk(sp, &target, &mut plan)?;
+            walk(sp, &target, mode_of(&md), &mut plan)?;
         } else if md.is_file() {
             plan.push(Item::File(sp.to_path_buf(), target, md.len(), mode_of(&md)));
         } else {
@@ -131,16 +134,19 @@ pub fn run(ctx: &Ctx, a: &Args) -> Result<()> {
     let mut t = Target::open(&place, true, "cp")?;
     let plan = plan(&t, srcs, &dst_rel, a.recursive)?;
     let (uid, gid) = a.owner.ids();
+    let mask = umask();
     let layout = a.striping.layout();
     let mut copies = Vec::new();
     for item in plan {
         match item {
-            Item::Dir(d) => match t.node(&d) {
+            Item::Dir(d, mode) => match t.node(&d) {
                 Ok(n) if n.is_dir() => {}
                 Ok(_) => bail!("cp: {d}: exists and is not a directory"),
                 Err(_) if ctx.dryrun => println!("cp: dry run: would create directory {d}"),
                 Err(_) => {
-                    t.fs.mkdir(&d, 0o755 & !umask(), uid, gid)?;
+                    // famfs: the source directory's bits & 0777, neither -m nor the
+                    // umask applied.
+                    t.fs.mkdir(&d, mode & 0o777, uid, gid)?;
                     if ctx.verbose > 0 {
                         println!("cp: directory {d}");
                     }
@@ -163,7 +169,7 @@ pub fn run(ctx: &Ctx, a: &Args) -> Result<()> {
                         &d,
                         &CreateOptions {
                             size: len,
-                            mode: a.owner.mode.unwrap_or(mode),
+                            mode: cp_mode(a.owner.mode, mask, mode),
                             uid,
                             gid,
                             layout,

@@ -3,7 +3,8 @@
 //! pattern (`verify` checks it).
 
 use super::common::{
-    fill_mounted, parse_seed, parse_size, run_parallel, split_spec, umask, Ctx, Owner, Place,
+    creat_mode, fill_mounted, parse_seed, parse_size, run_parallel, split_spec, umask, Ctx, Owner,
+    Place,
     Striping, Target,
 };
 use anyhow::{bail, Context, Result};
@@ -94,7 +95,7 @@ pub fn run(ctx: &Ctx, a: &Args) -> Result<()> {
     let (uid, gid) = a.owner.ids();
     let opts = |size| CreateOptions {
         size,
-        mode: a.owner.mode.unwrap_or(0o644 & !umask()),
+        mode: creat_mode(a.owner.mode, umask()),
         uid,
         gid,
         layout: a.striping.layout(),

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 //! `famfs mkdir`: create directories.
 
-use super::common::{umask, Ctx, Owner, Target};
+use super::common::{mkdir_mode, Ctx, Owner, Target};
 use anyhow::Result;
 
 /// Options of mkdir.
@@ -20,7 +20,7 @@ pub struct Args {
 /// Run mkdir.
 pub fn run(ctx: &Ctx, a: &Args) -> Result<()> {
     let (uid, gid) = a.owner.ids();
-    let mode = a.owner.mode.unwrap_or(0o755 & !umask());
+    let mode = mkdir_mode(a.owner.mode);
     for d in &a.dirs {
         let (place, rel) = ctx.locate(d)?;
         let mut t = Target::open(&place, true, "mkdir")?;
