@@ -71,7 +71,18 @@ t "creat -r -S (4 MiB)" famfs creat -s 4m -r -S 1 "$MNT/a/f1"
 t "creat relative to the cwd" sh -c "cd $MNT/a/b && famfs creat -s 64k -r -S 2 rel"
 t "creat -M x3 with seeds, -t 2" famfs creat -t 2 -M "$MNT/m1,2m,11" -M "$MNT/m2,3m,12" \
 	-M "$MNT/a/b/c/m3,8k,13"
-t "creat striped -N 4 -B 8 -C 2m" famfs creat -N 4 -B 8 -C 2m -s 16m -r -S 3 "$MNT/s4"
+# famfs's striping rules: -B needed, buckets of at least 1 GiB, chunks a multiple of
+# the allocation unit. This 1 GiB device has no room for two such buckets, so the
+# striped files below use our extension --allow-small-stripes.
+fails_with "creat -N without -B refused (famfs rule)" "Bucket_size (0) < 1G" \
+	famfs creat -N 2 -s 4m "$MNT/refused"
+fails_with "creat -B 8 on 1 GiB refused (famfs rule)" "< 1G" \
+	famfs creat -N 4 -B 8 -s 4m "$MNT/refused"
+fails_with "creat -C 1m refused (famfs rule)" "must be a multiple of alloc_unit" \
+	famfs creat -N 2 -B 1 -C 1m -s 4m "$MNT/refused"
+fails_with "cp -N without -B refused (famfs rule)" "Bucket_size (0) < 1G" \
+	famfs cp -N 2 "$(command -v famfs)" "$MNT/refused"
+t "creat striped -N 4 -B 8 -C 2m" famfs creat -N 4 -B 8 -C 2m --allow-small-stripes -s 16m -r -S 3 "$MNT/s4"
 t "creat again with the same size" famfs creat -s 4m "$MNT/a/f1"
 fails_with "creat again with another size" "exists with size" famfs creat -s 2m "$MNT/a/f1"
 t "verify -f -S" famfs verify -f "$MNT/a/f1" -S 1
@@ -79,7 +90,7 @@ t "verify relative" sh -c "cd $MNT/a && famfs verify -f b/rel -S 2"
 t "verify -m x3 -t 3" famfs verify -t 3 -m "$MNT/m1,11" -m "$MNT/m2,12" -m "$MNT/a/b/c/m3,13"
 t "verify striped" famfs verify -f "$MNT/s4" -S 3
 # famfs's byte count of a striped file is its size: the last chunk here is partial.
-t "creat striped, partial last chunk" famfs creat -N 3 -C 2m -s 7352377 -r -S 9 "$MNT/odd"
+t "creat striped, partial last chunk" famfs creat -N 3 -C 2m --allow-small-stripes -s 7352377 -r -S 9 "$MNT/odd"
 t "verify partial last chunk" famfs verify -f "$MNT/odd" -S 9
 t "verify partial last chunk (mmap)" famfs --mount "$MNT" verify --mmap -S 9 odd
 fails_with "verify with the wrong seed" "mismatch at offset 0" famfs verify -f "$MNT/m1" -S 12
@@ -101,7 +112,7 @@ t "cp tree: sub/two" same_file /tmp/tree/sub/two "$MNT/tree/sub/two"
 t "cp tree: sub/deeper/three" same_file /tmp/tree/sub/deeper/three "$MNT/tree/sub/deeper/three"
 t "cp tree: sub/empty" same_file /tmp/tree/sub/empty "$MNT/tree/sub/empty"
 t "cp SRC... DIR" famfs cp /tmp/tree/one /tmp/tree/sub/two "$MNT/a/b"
-t "cp -N 2 -m 0600" famfs cp -N 2 -C 2m -m 0600 /tmp/tree/one "$MNT/one_striped"
+t "cp -N 2 -m 0600" famfs cp -N 2 -C 2m --allow-small-stripes -m 0600 /tmp/tree/one "$MNT/one_striped"
 t "cp striped copy" same_file /tmp/tree/one "$MNT/one_striped"
 echo different > /tmp/short
 fails_with "cp over a file of another size" "overwrites only a file of the same size" \

@@ -39,8 +39,8 @@ step "format /dev/dax0.0 (device_dax mode: the CLI writes the raw device)"
 dax_mode devdax dax0.0 || exit 1
 run famfs mkfs -f $DEV
 run famfs -d $DEV creat -s 8m -r -S 1 simple
-run famfs -d $DEV creat -N 2 -C 2m -s 16m -r -S 2 striped_2m
-run famfs -d $DEV creat -N 4 -C 4k -s 1m -r -S 3 striped_4k
+run famfs -d $DEV creat -N 2 -C 2m --allow-small-stripes -s 16m -r -S 2 striped_2m
+run famfs -d $DEV creat -N 4 -C 4k --allow-small-stripes -s 1m -r -S 3 striped_4k
 run famfs -d $DEV mkdir docs
 
 step "mount through famfsd (fsdev_dax mode: famfsd hands the device to the kernel once)"

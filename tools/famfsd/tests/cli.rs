@@ -121,7 +121,8 @@ fn creat_random_and_verify() {
     ok(
         &img,
         &[
-            "creat", "-s", "9437185", "-N", "4", "-C", "64k", "-r", "-S", "7", "x/strip",
+            "creat", "-s", "9437185", "-N", "4", "-C", "64k", "--allow-small-stripes", "-r",
+            "-S", "7", "x/strip",
         ],
     );
     assert!(ok(&img, &["verify", "-S", "42", "-f", "x/y/simple"]).contains("ok (5242880 bytes"));
@@ -147,10 +148,13 @@ fn creat_random_and_verify() {
     ok(&img, &["creat", "-s", "3m", "m1"]);
     assert!(fails(&img, &["creat", "-s", "2m", "m1"]).contains("exists with size 3145728"));
     assert!(fails(&img, &["creat", "-r", "-s", "2m", "m9"]).contains("-r needs -S SEED"));
-    // Bucketed strided allocation: 4 strips from 8 buckets of 32 MiB, distinct buckets.
+    // Bucketed strided allocation: 4 strips from 8 buckets of 32 MiB, distinct buckets
+    // (buckets under famfs's 1 GiB need the extension).
     ok(
         &img,
-        &["creat", "-s", "16m", "-N", "4", "-B", "8", "bucketed"],
+        &[
+            "creat", "-s", "16m", "-N", "4", "-B", "8", "--allow-small-stripes", "bucketed",
+        ],
     );
     let y = ok(&img, &["getmap", "bucketed"]);
     let mut buckets: Vec<u64> = y
@@ -242,6 +246,7 @@ fn cp_round_trip() {
             "2",
             "-C",
             "64k",
+            "--allow-small-stripes",
             "-m",
             "400",
             src.join("sub/e").to_str().unwrap(),
@@ -320,6 +325,13 @@ fn bad_inputs_give_one_line_errors() {
     );
     assert_eq!(
         fails(&img, &["creat", "-s", "1m", "-N", "2", "-C", "5000", "s"]),
+        "famfs: creat: chunk size 5000 must be a power of two (famfs: chunk_size=0x1388 must be a power of 2)"
+    );
+    assert_eq!(
+        fails(
+            &img,
+            &["creat", "-s", "1m", "-N", "2", "-C", "5000", "--allow-small-stripes", "s"]
+        ),
         "famfs: invalid argument: chunk size 5000 must be a power of two between 4096 and 2 GiB"
     );
     // A client host (another system uuid) reads but does not write.
@@ -523,7 +535,10 @@ fn our_image_follows_famfs_documented_layout() {
             "creat", "-s", "3m", "-u", "7", "-g", "8", "-m", "640", "dir/f",
         ],
     );
-    ok(&img, &["creat", "-s", "5m", "-N", "2", "-C", "2m", "s"]);
+    ok(
+        &img,
+        &["creat", "-s", "5m", "-N", "2", "-C", "2m", "--allow-small-stripes", "s"],
+    );
     let raw = std::fs::read(&img).unwrap();
     let u64at = |o: usize| u64::from_le_bytes(raw[o..o + 8].try_into().unwrap());
     let u32at = |o: usize| u32::from_le_bytes(raw[o..o + 4].try_into().unwrap());
@@ -703,4 +718,57 @@ fn modes_follow_famfs() {
     ] {
         assert_eq!(mode_of(path), want, "{path}");
     }
+}
+
+#[test]
+fn striping_follows_famfs_rules() {
+    // famfs's rules (famfs_validate_interleave_param): a chunk that is a multiple of the
+    // allocation unit, -B given, buckets (primary device size / -B) of at least 1 GiB,
+    // at most 64 buckets. A sparse 4 GiB image takes -B up to 4.
+    let d = tempdir();
+    let img = formatted(d.path(), 4096 * MB);
+    let e = fails(&img, &["creat", "-s", "8m", "-N", "2", "-B", "4", "-C", "1m", "f"]);
+    assert_eq!(
+        e,
+        "famfs: creat: chunk size 0x100000 must be a multiple of the allocation unit 0x200000 \
+         (famfs: chunk_size=0x100000 must be a multiple of alloc_unit; --allow-small-stripes \
+         lifts this)"
+    );
+    let e = fails(&img, &["creat", "-s", "8m", "-N", "2", "f"]);
+    assert!(e.contains("-N 2) needs -B NBUCKETS"), "{e}");
+    assert!(e.contains("(famfs: Bucket_size (0) < 1G;"), "{e}");
+    let e = fails(&img, &["creat", "-s", "8m", "-N", "2", "-B", "8", "f"]);
+    assert_eq!(
+        e,
+        "famfs: creat: -B 8: buckets of 536870912 bytes (device 4294967296 / 8) are smaller \
+         than 1 GiB (famfs: Bucket_size (536870912) < 1G; --allow-small-stripes lifts this)"
+    );
+    let e = fails(&img, &["creat", "-s", "8m", "-N", "2", "-B", "65", "f"]);
+    assert!(e.contains("at most 64 buckets"), "{e}");
+    // cp follows the same rules.
+    let src = d.path().join("src");
+    std::fs::write(&src, vec![7u8; 3 << 20]).unwrap();
+    let s = src.to_str().unwrap();
+    let e = fails(&img, &["cp", "-N", "2", "-C", "4k", s, "c"]);
+    assert!(e.starts_with("famfs: cp: chunk size 0x1000 must be a multiple"), "{e}");
+    let e = fails(&img, &["cp", "-N", "2", s, "c"]);
+    assert!(e.contains("Bucket_size (0) < 1G"), "{e}");
+    // What famfs accepts, we accept.
+    ok(&img, &["creat", "-s", "8m", "-N", "2", "-B", "4", "-C", "4m", "-r", "-S", "5", "f"]);
+    ok(&img, &["verify", "-S", "5", "f"]);
+    ok(&img, &["cp", "-N", "4", "-B", "4", s, "c"]);
+    // The extension keeps small stripes available (tests: 4 KiB chunks, small devices).
+    ok(
+        &img,
+        &["creat", "-s", "1m", "-N", "2", "-C", "4k", "--allow-small-stripes", "g"],
+    );
+    ok(
+        &img,
+        &["cp", "-N", "2", "-B", "8", "--allow-small-stripes", s, "h"],
+    );
+    assert!(ok(&img, &["getmap", "g"]).contains("chunk_size: 0x1000"));
+    // Without -N the extension has nothing to apply to.
+    let r = famfs(&img, &["creat", "-s", "1m", "--allow-small-stripes", "k"]);
+    assert_ne!(r.code, 0);
+    assert!(ok(&img, &["fsck"]).contains("fsck: clean"));
 }

@@ -39,32 +39,85 @@ impl Owner {
     }
 }
 
+/// famfs's smallest bucket of strided allocation (`famfs_validate_interleave_param`).
+pub const MIN_BUCKET_SIZE: u64 = 1 << 30;
+/// famfs's largest bucket count (`FAMFS_MAX_NBUCKETS`).
+pub const MAX_NBUCKETS: u32 = 64;
+
 /// `-N`, `-B`, `-C`: striping of new files.
 #[derive(clap::Args)]
 pub struct Striping {
-    /// Interleave over this many strips.
+    /// Interleave over this many strips (needs -B, as famfs).
     #[arg(short = 'N', long)]
     pub nstrips: Option<u32>,
     /// Bucketed strided allocation: each strip from a different one of this many
-    /// buckets per device (needs -N).
+    /// buckets of the device; buckets must be >= 1 GiB (needs -N).
     #[arg(short = 'B', long, requires = "nstrips")]
     pub nbuckets: Option<u32>,
-    /// Chunk size (a power of two >= 4096; default 2M; needs -N).
+    /// Chunk size: a power of two and a multiple of the allocation unit (default 2M;
+    /// needs -N).
     #[arg(short = 'C', long = "chunksize", value_parser = parse_size, requires = "nstrips")]
     pub chunk: Option<u64>,
+    /// Extension: lift famfs's striping rules (chunk a multiple of the allocation unit,
+    /// -B required, buckets >= 1 GiB, at most 64 buckets): chunks down to 4 KiB,
+    /// first-fit strips without -B, small buckets on small devices. For tests.
+    #[arg(long, requires = "nstrips")]
+    pub allow_small_stripes: bool,
 }
 
 impl Striping {
-    /// The layout the options ask for.
-    pub fn layout(&self) -> famfs_media::Layout {
-        match self.nstrips {
-            Some(n) => famfs_media::Layout::Interleaved {
-                nstrips: n,
-                chunk_size: self.chunk.unwrap_or(2 << 20),
-                nbuckets: self.nbuckets,
-            },
-            None => famfs_media::Layout::Simple,
+    /// The layout the options ask for, checked against famfs's rules for a file system
+    /// with allocation unit `alloc_unit` on a primary device of `devsize` bytes (famfs
+    /// cuts that device into the buckets), unless `--allow-small-stripes`.
+    pub fn layout(&self, alloc_unit: u64, devsize: u64) -> Result<famfs_media::Layout> {
+        let Some(n) = self.nstrips else {
+            return Ok(famfs_media::Layout::Simple);
+        };
+        let chunk_size = self.chunk.unwrap_or(2 << 20);
+        if !self.allow_small_stripes {
+            self.check_famfs_rules(n, chunk_size, alloc_unit, devsize)?;
         }
+        Ok(famfs_media::Layout::Interleaved {
+            nstrips: n,
+            chunk_size,
+            nbuckets: self.nbuckets,
+        })
+    }
+
+    fn check_famfs_rules(&self, n: u32, chunk: u64, alloc_unit: u64, devsize: u64) -> Result<()> {
+        const EXT: &str = "--allow-small-stripes lifts this";
+        if !chunk.is_power_of_two() {
+            bail!(
+                "chunk size {chunk} must be a power of two (famfs: chunk_size={chunk:#x} must \
+                 be a power of 2)"
+            );
+        }
+        if chunk % alloc_unit != 0 {
+            bail!(
+                "chunk size {chunk:#x} must be a multiple of the allocation unit {alloc_unit:#x} \
+                 (famfs: chunk_size={chunk:#x} must be a multiple of alloc_unit; {EXT})"
+            );
+        }
+        let Some(nb) = self.nbuckets.filter(|b| *b > 0) else {
+            bail!(
+                "striping (-N {n}) needs -B NBUCKETS: famfs takes each strip from its own \
+                 bucket of at least 1 GiB (famfs: Bucket_size (0) < 1G; {EXT})"
+            );
+        };
+        if nb > MAX_NBUCKETS {
+            bail!(
+                "-B {nb}: at most {MAX_NBUCKETS} buckets (famfs: nbuckets {nb} exceeds max \
+                 {MAX_NBUCKETS}; {EXT})"
+            );
+        }
+        let bucket = devsize / u64::from(nb);
+        if bucket < MIN_BUCKET_SIZE {
+            bail!(
+                "-B {nb}: buckets of {bucket} bytes (device {devsize} / {nb}) are smaller than \
+                 1 GiB (famfs: Bucket_size ({bucket}) < 1G; {EXT})"
+            );
+        }
+        Ok(())
     }
 }
 

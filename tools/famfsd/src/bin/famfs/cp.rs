@@ -132,10 +132,14 @@ pub fn run(ctx: &Ctx, a: &Args) -> Result<()> {
     let (dst, srcs) = a.paths.split_last().context("cp needs SRC... DST")?;
     let (place, dst_rel) = ctx.locate(dst)?;
     let mut t = Target::open(&place, true, "cp")?;
+    let sb = t.fs.superblock();
+    let layout = a
+        .striping
+        .layout(sb.alloc_unit, sb.daxdev.size)
+        .context("cp")?;
     let plan = plan(&t, srcs, &dst_rel, a.recursive)?;
     let (uid, gid) = a.owner.ids();
     let mask = umask();
-    let layout = a.striping.layout();
     let mut copies = Vec::new();
     for item in plan {
         match item {

@@ -93,12 +93,17 @@ pub fn run(ctx: &Ctx, a: &Args) -> Result<()> {
     };
     let mut t = Target::open(&place, true, "creat")?;
     let (uid, gid) = a.owner.ids();
+    let sb = t.fs.superblock();
+    let layout = a
+        .striping
+        .layout(sb.alloc_unit, sb.daxdev.size)
+        .context("creat")?;
     let opts = |size| CreateOptions {
         size,
         mode: creat_mode(a.owner.mode, umask()),
         uid,
         gid,
-        layout: a.striping.layout(),
+        layout,
     };
     let mut fills = Vec::new();
     for (s, rel) in specs.iter().zip(&rels) {
