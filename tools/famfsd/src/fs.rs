@@ -508,7 +508,8 @@ pub fn describe_object(
 }
 
 /// A file described in famfs's shadow YAML (what famfs's FUSE daemon serves for each file,
-/// and what `famfs getmap` prints), byte for byte.
+/// and what `famfs getmap` prints), byte for byte. famfs prints uid and gid with `%d`, so
+/// ids of 2^31 and above come out negative (`uid: -2` for 4294967294); so do we.
 pub fn shadow_yaml(
     path: &str,
     size: u64,
@@ -522,8 +523,10 @@ pub fn shadow_yaml(
     let mut y = String::new();
     let _ = write!(
         y,
-        "---\nfile:\n  path: {path}\n  size: {size}\n  flags: {flags}\n  mode: 0{:o}\n  uid: {uid}\n  gid: {gid}\n",
-        mode & 0o7777
+        "---\nfile:\n  path: {path}\n  size: {size}\n  flags: {flags}\n  mode: 0{:o}\n  uid: {}\n  gid: {}\n",
+        mode & 0o7777,
+        uid as i32,
+        gid as i32,
     );
     let ext = |y: &mut String, e: &crate::log::Extent, ind: &str| {
         let _ = write!(
@@ -548,6 +551,120 @@ pub fn shadow_yaml(
     }
     y.push_str("...\n");
     y
+}
+
+/// A file as famfs's shadow YAML describes it (see [`parse_shadow_yaml`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ShadowFile {
+    /// Path relative to the file system's root.
+    pub path: String,
+    /// Size in bytes.
+    pub size: u64,
+    /// Flags of the log entry.
+    pub flags: u32,
+    /// Permission bits.
+    pub mode: u32,
+    /// Owner.
+    pub uid: u32,
+    /// Group.
+    pub gid: u32,
+    /// Extents.
+    pub map: FileMap,
+}
+
+/// A number of shadow YAML: hex with `0x`, octal with a leading 0, else decimal.
+fn yaml_num(key: &str, v: &str) -> Result<u64> {
+    let r = match v.strip_prefix("0x").or_else(|| v.strip_prefix("0X")) {
+        Some(h) => u64::from_str_radix(h, 16),
+        None if v.len() > 1 && v.starts_with('0') => u64::from_str_radix(v, 8),
+        None => v.parse(),
+    };
+    r.map_err(|_| Error::Invalid(format!("shadow yaml: {key}: bad number '{v}'")))
+}
+
+/// A uid or gid of shadow YAML: famfs writes it signed (`-2`), older writers unsigned
+/// (`4294967294`); both give the same id, as famfs's `strtoull` reads them.
+fn yaml_id(key: &str, v: &str) -> Result<u32> {
+    let bad = || Error::Invalid(format!("shadow yaml: {key}: bad id '{v}'"));
+    match v.strip_prefix('-') {
+        Some(n) => {
+            let n: u32 = n.parse().map_err(|_| bad())?;
+            if n > 1 << 31 {
+                return Err(bad());
+            }
+            Ok(n.wrapping_neg())
+        }
+        None => u32::try_from(yaml_num(key, v)?).map_err(|_| bad()),
+    }
+}
+
+/// Parse one file of famfs's shadow YAML (as [`shadow_yaml`] writes it, or famfs): a
+/// `file:` mapping with a simple or a striped extent list. Ids may be signed or not.
+pub fn parse_shadow_yaml(text: &str) -> Result<ShadowFile> {
+    let mut kv: Vec<(String, String)> = Vec::new();
+    for line in text.lines() {
+        let l = line.trim().trim_start_matches("- ");
+        if let Some((k, v)) = l.split_once(':') {
+            kv.push((k.trim().to_string(), v.trim().to_string()));
+        }
+    }
+    let get = |k: &str| {
+        kv.iter()
+            .find(|(a, _)| a == k)
+            .map(|(_, v)| v.as_str())
+            .ok_or_else(|| Error::Invalid(format!("shadow yaml: no {k}")))
+    };
+    let num = |k: &str| get(k).and_then(|v| yaml_num(k, v));
+    let small = |k: &str| {
+        num(k).and_then(|n| {
+            u32::try_from(n).map_err(|_| Error::Invalid(format!("shadow yaml: {k} too large")))
+        })
+    };
+    let mut exts = Vec::new();
+    let mut cur = crate::log::Extent::new(0, 0);
+    for (k, v) in &kv {
+        match k.as_str() {
+            "devindex" => cur.devindex = yaml_num(k, v)?,
+            "offset" => cur.offset = yaml_num(k, v)?,
+            "length" => {
+                cur.len = yaml_num(k, v)?;
+                exts.push(cur);
+                cur = crate::log::Extent::new(0, 0);
+            }
+            _ => {}
+        }
+    }
+    let map = if kv.iter().any(|(k, _)| k == "striped_ext_list") {
+        let n = num("nstrips")?;
+        if n != exts.len() as u64 {
+            return Err(Error::Invalid(format!(
+                "shadow yaml: nstrips {n} but {} strips",
+                exts.len()
+            )));
+        }
+        FileMap::Interleaved {
+            chunk_size: num("chunk_size")?,
+            strips: exts,
+        }
+    } else {
+        let n = num("nextents")?;
+        if n != exts.len() as u64 {
+            return Err(Error::Invalid(format!(
+                "shadow yaml: nextents {n} but {} extents",
+                exts.len()
+            )));
+        }
+        FileMap::Simple(exts)
+    };
+    Ok(ShadowFile {
+        path: get("path")?.to_string(),
+        size: num("size")?,
+        flags: small("flags")?,
+        mode: small("mode")?,
+        uid: yaml_id("uid", get("uid")?)?,
+        gid: yaml_id("gid", get("gid")?)?,
+        map,
+    })
 }
 
 /// [`describe_object`] of `node` of `ns`.
@@ -650,4 +767,54 @@ pub fn fsck(media: &dyn Media) -> FsckReport {
     rep.allocated = rep.devices.iter().map(|d| d.allocated).sum();
     rep.device_size = rep.devices.iter().map(|d| d.size).sum();
     rep
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::log::Extent;
+
+    #[test]
+    fn shadow_yaml_ids_are_signed_as_famfs_prints_them() {
+        let map = FileMap::Simple(vec![Extent::new(0xa00000, 0x200000)]);
+        let y = shadow_yaml("f", 5, 2, 0o644, 4294967294, u32::MAX, &map);
+        assert!(y.contains("  mode: 0644\n  uid: -2\n  gid: -1\n"), "{y}");
+        let small = shadow_yaml("f", 5, 2, 0o644, 1000, 0x7fff_ffff, &map);
+        assert!(small.contains("  uid: 1000\n  gid: 2147483647\n"), "{small}");
+        // Both spellings parse to the same ids.
+        let want = ShadowFile {
+            path: "f".into(),
+            size: 5,
+            flags: 2,
+            mode: 0o644,
+            uid: 4294967294,
+            gid: u32::MAX,
+            map: map.clone(),
+        };
+        assert_eq!(parse_shadow_yaml(&y).unwrap(), want);
+        let unsigned = y
+            .replace("uid: -2", "uid: 4294967294")
+            .replace("gid: -1", "gid: 4294967295");
+        assert_eq!(parse_shadow_yaml(&unsigned).unwrap(), want);
+        let min = y.replace("uid: -2", "uid: -2147483648");
+        assert_eq!(parse_shadow_yaml(&min).unwrap().uid, 1 << 31);
+        for bad in ["uid: -2147483649", "uid: 4294967296", "uid: x"] {
+            assert!(parse_shadow_yaml(&y.replace("uid: -2", bad)).is_err(), "{bad}");
+        }
+        // A striped map round-trips too.
+        let striped = FileMap::Interleaved {
+            chunk_size: 0x200000,
+            strips: vec![
+                Extent::new(0xa00000, 0x400000),
+                Extent {
+                    devindex: 1,
+                    offset: 0x200000,
+                    len: 0x400000,
+                },
+            ],
+        };
+        let y = shadow_yaml("d/s", 7 << 20, 2, 0o600, 3, 4, &striped);
+        let p = parse_shadow_yaml(&y).unwrap();
+        assert_eq!((p.path.as_str(), p.map), ("d/s", striped));
+    }
 }

@@ -144,6 +144,10 @@ fn creat_random_and_verify() {
     assert!(fails(&img, &["verify", "-m", "m1,1", "-m", "m2,1"]).contains("m2: mismatch"));
     let y = ok(&img, &["getmap", "m1"]);
     assert!(y.contains("  mode: 0600\n  uid: 7\n  gid: 8\n"), "{y}");
+    // famfs prints ids of 2^31 and above signed (%d).
+    ok(&img, &["creat", "-s", "4k", "-u", "4294967294", "-g", "2147483648", "nobody"]);
+    let y = ok(&img, &["getmap", "nobody"]);
+    assert!(y.contains("  uid: -2\n  gid: -2147483648\n"), "{y}");
     // Re-creating a file of the same size succeeds; another size does not.
     ok(&img, &["creat", "-s", "3m", "m1"]);
     assert!(fails(&img, &["creat", "-s", "2m", "m1"]).contains("exists with size 3145728"));

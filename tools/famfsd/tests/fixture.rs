@@ -11,7 +11,7 @@ mod common;
 
 use common::*;
 use famfs_media::layout::*;
-use famfs_media::log::{EntryKind, Extent, FileMap};
+use famfs_media::log::{EntryKind, FileMap};
 use famfs_media::namespace::read_entry;
 use famfs_media::{fsck, Famfs, RawDevice};
 use std::collections::BTreeMap;
@@ -59,63 +59,19 @@ struct Expected {
     map: FileMap,
 }
 
-fn num(v: &str) -> u64 {
-    match v.strip_prefix("0x") {
-        Some(h) => u64::from_str_radix(h, 16).unwrap(),
-        None if v.len() > 1 && v.starts_with('0') => u64::from_str_radix(v, 8).unwrap(),
-        None => v.parse().unwrap(),
-    }
-}
-
-/// Parse one shadow YAML file (famfs's own format: a `file:` mapping with a simple or
-/// a striped extent list).
+/// Parse one shadow YAML file with the library's parser (famfs's own format: a `file:`
+/// mapping with a simple or a striped extent list; ids signed or not).
 fn parse_yaml(text: &str) -> (String, Expected) {
-    let mut kv: Vec<(String, String)> = Vec::new();
-    for line in text.lines() {
-        let l = line.trim().trim_start_matches("- ");
-        if let Some((k, v)) = l.split_once(':') {
-            kv.push((k.trim().to_string(), v.trim().to_string()));
-        }
-    }
-    let get = |k: &str| {
-        kv.iter()
-            .find(|(a, _)| a == k)
-            .map(|(_, v)| v.clone())
-            .unwrap_or_else(|| panic!("{k} missing in {text}"))
-    };
-    let mut exts = Vec::new();
-    let mut cur = Extent::new(0, 0);
-    for (k, v) in &kv {
-        match k.as_str() {
-            "devindex" => cur.devindex = num(v),
-            "offset" => cur.offset = num(v),
-            "length" => {
-                cur.len = num(v);
-                exts.push(cur);
-            }
-            _ => {}
-        }
-    }
-    let map = if kv.iter().any(|(k, _)| k == "striped_ext_list") {
-        let n = num(&get("nstrips")) as usize;
-        assert_eq!(n, exts.len());
-        FileMap::Interleaved {
-            chunk_size: num(&get("chunk_size")),
-            strips: exts,
-        }
-    } else {
-        assert_eq!(num(&get("nextents")) as usize, exts.len());
-        FileMap::Simple(exts)
-    };
+    let f = famfs_media::fs::parse_shadow_yaml(text).unwrap_or_else(|e| panic!("{e}: {text}"));
     let e = Expected {
-        size: num(&get("size")),
-        flags: num(&get("flags")) as u32,
-        mode: num(&get("mode")) as u32,
-        uid: num(&get("uid")) as u32,
-        gid: num(&get("gid")) as u32,
-        map,
+        size: f.size,
+        flags: f.flags,
+        mode: f.mode,
+        uid: f.uid,
+        gid: f.gid,
+        map: f.map,
     };
-    (get("path"), e)
+    (f.path, e)
 }
 
 fn walk(root: &Path, dir: &Path, files: &mut BTreeMap<String, Expected>, dirs: &mut Vec<String>) {
