@@ -780,7 +780,10 @@ mod tests {
         let y = shadow_yaml("f", 5, 2, 0o644, 4294967294, u32::MAX, &map);
         assert!(y.contains("  mode: 0644\n  uid: -2\n  gid: -1\n"), "{y}");
         let small = shadow_yaml("f", 5, 2, 0o644, 1000, 0x7fff_ffff, &map);
-        assert!(small.contains("  uid: 1000\n  gid: 2147483647\n"), "{small}");
+        assert!(
+            small.contains("  uid: 1000\n  gid: 2147483647\n"),
+            "{small}"
+        );
         // Both spellings parse to the same ids.
         let want = ShadowFile {
             path: "f".into(),
@@ -799,7 +802,10 @@ mod tests {
         let min = y.replace("uid: -2", "uid: -2147483648");
         assert_eq!(parse_shadow_yaml(&min).unwrap().uid, 1 << 31);
         for bad in ["uid: -2147483649", "uid: 4294967296", "uid: x"] {
-            assert!(parse_shadow_yaml(&y.replace("uid: -2", bad)).is_err(), "{bad}");
+            assert!(
+                parse_shadow_yaml(&y.replace("uid: -2", bad)).is_err(),
+                "{bad}"
+            );
         }
         // A striped map round-trips too.
         let striped = FileMap::Interleaved {

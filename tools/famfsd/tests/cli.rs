@@ -121,8 +121,18 @@ fn creat_random_and_verify() {
     ok(
         &img,
         &[
-            "creat", "-s", "9437185", "-N", "4", "-C", "64k", "--allow-small-stripes", "-r",
-            "-S", "7", "x/strip",
+            "creat",
+            "-s",
+            "9437185",
+            "-N",
+            "4",
+            "-C",
+            "64k",
+            "--allow-small-stripes",
+            "-r",
+            "-S",
+            "7",
+            "x/strip",
         ],
     );
     assert!(ok(&img, &["verify", "-S", "42", "-f", "x/y/simple"]).contains("ok (5242880 bytes"));
@@ -145,7 +155,19 @@ fn creat_random_and_verify() {
     let y = ok(&img, &["getmap", "m1"]);
     assert!(y.contains("  mode: 0600\n  uid: 7\n  gid: 8\n"), "{y}");
     // famfs prints ids of 2^31 and above signed (%d).
-    ok(&img, &["creat", "-s", "4k", "-u", "4294967294", "-g", "2147483648", "nobody"]);
+    ok(
+        &img,
+        &[
+            "creat",
+            "-s",
+            "4k",
+            "-u",
+            "4294967294",
+            "-g",
+            "2147483648",
+            "nobody",
+        ],
+    );
     let y = ok(&img, &["getmap", "nobody"]);
     assert!(y.contains("  uid: -2\n  gid: -2147483648\n"), "{y}");
     // Re-creating a file of the same size succeeds; another size does not.
@@ -157,7 +179,15 @@ fn creat_random_and_verify() {
     ok(
         &img,
         &[
-            "creat", "-s", "16m", "-N", "4", "-B", "8", "--allow-small-stripes", "bucketed",
+            "creat",
+            "-s",
+            "16m",
+            "-N",
+            "4",
+            "-B",
+            "8",
+            "--allow-small-stripes",
+            "bucketed",
         ],
     );
     let y = ok(&img, &["getmap", "bucketed"]);
@@ -334,7 +364,17 @@ fn bad_inputs_give_one_line_errors() {
     assert_eq!(
         fails(
             &img,
-            &["creat", "-s", "1m", "-N", "2", "-C", "5000", "--allow-small-stripes", "s"]
+            &[
+                "creat",
+                "-s",
+                "1m",
+                "-N",
+                "2",
+                "-C",
+                "5000",
+                "--allow-small-stripes",
+                "s"
+            ]
         ),
         "famfs: invalid argument: chunk size 5000 must be a power of two between 4096 and 2 GiB"
     );
@@ -541,7 +581,17 @@ fn our_image_follows_famfs_documented_layout() {
     );
     ok(
         &img,
-        &["creat", "-s", "5m", "-N", "2", "-C", "2m", "--allow-small-stripes", "s"],
+        &[
+            "creat",
+            "-s",
+            "5m",
+            "-N",
+            "2",
+            "-C",
+            "2m",
+            "--allow-small-stripes",
+            "s",
+        ],
     );
     let raw = std::fs::read(&img).unwrap();
     let u64at = |o: usize| u64::from_le_bytes(raw[o..o + 8].try_into().unwrap());
@@ -643,10 +693,19 @@ fn adddev_records_a_device_by_uuid() {
         out.contains("62914560 of 100663296 allocated (all 2 devices)\n"),
         "{out}"
     );
-    assert!(out.contains("fsck: device 0: 54525952 of 67108864 allocated\n"), "{out}");
-    assert!(out.contains("fsck: device 1: 8388608 of 33554432 allocated\n"), "{out}");
+    assert!(
+        out.contains("fsck: device 0: 54525952 of 67108864 allocated\n"),
+        "{out}"
+    );
+    assert!(
+        out.contains("fsck: device 1: 8388608 of 33554432 allocated\n"),
+        "{out}"
+    );
     let out = ok(&img, &["fsck", "-h"]);
-    assert!(out.contains("60.0 MiB of 96.0 MiB allocated (all 2 devices)"), "{out}");
+    assert!(
+        out.contains("60.0 MiB of 96.0 MiB allocated (all 2 devices)"),
+        "{out}"
+    );
     let e = fails(&img, &["creat", "-s", "8m", "-r", "-S", "1", "on2"]);
     assert!(
         e.contains("is on device 1; reach it through a mount"),
@@ -731,7 +790,10 @@ fn striping_follows_famfs_rules() {
     // at most 64 buckets. A sparse 4 GiB image takes -B up to 4.
     let d = tempdir();
     let img = formatted(d.path(), 4096 * MB);
-    let e = fails(&img, &["creat", "-s", "8m", "-N", "2", "-B", "4", "-C", "1m", "f"]);
+    let e = fails(
+        &img,
+        &["creat", "-s", "8m", "-N", "2", "-B", "4", "-C", "1m", "f"],
+    );
     assert_eq!(
         e,
         "famfs: creat: chunk size 0x100000 must be a multiple of the allocation unit 0x200000 \
@@ -754,17 +816,35 @@ fn striping_follows_famfs_rules() {
     std::fs::write(&src, vec![7u8; 3 << 20]).unwrap();
     let s = src.to_str().unwrap();
     let e = fails(&img, &["cp", "-N", "2", "-C", "4k", s, "c"]);
-    assert!(e.starts_with("famfs: cp: chunk size 0x1000 must be a multiple"), "{e}");
+    assert!(
+        e.starts_with("famfs: cp: chunk size 0x1000 must be a multiple"),
+        "{e}"
+    );
     let e = fails(&img, &["cp", "-N", "2", s, "c"]);
     assert!(e.contains("Bucket_size (0) < 1G"), "{e}");
     // What famfs accepts, we accept.
-    ok(&img, &["creat", "-s", "8m", "-N", "2", "-B", "4", "-C", "4m", "-r", "-S", "5", "f"]);
+    ok(
+        &img,
+        &[
+            "creat", "-s", "8m", "-N", "2", "-B", "4", "-C", "4m", "-r", "-S", "5", "f",
+        ],
+    );
     ok(&img, &["verify", "-S", "5", "f"]);
     ok(&img, &["cp", "-N", "4", "-B", "4", s, "c"]);
     // The extension keeps small stripes available (tests: 4 KiB chunks, small devices).
     ok(
         &img,
-        &["creat", "-s", "1m", "-N", "2", "-C", "4k", "--allow-small-stripes", "g"],
+        &[
+            "creat",
+            "-s",
+            "1m",
+            "-N",
+            "2",
+            "-C",
+            "4k",
+            "--allow-small-stripes",
+            "g",
+        ],
     );
     ok(
         &img,

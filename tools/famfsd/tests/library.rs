@@ -584,7 +584,8 @@ fn a_second_device_from_add_daxdev() {
 fn no_file_at_offset_zero_of_an_added_device() {
     let d = tempdir();
     let (p, mut fs) = mkfs(d.path(), 64 * MB);
-    fs.add_daxdev(32 * MB, uuid::Uuid::from_u128(0x1111)).unwrap();
+    fs.add_daxdev(32 * MB, uuid::Uuid::from_u128(0x1111))
+        .unwrap();
     // Fill device 0: the next files go to device 1, never at its offset 0 (famfs's
     // logplay skips a file with an extent at offset 0).
     fs.create_file("big0", &simple(54 * MB)).unwrap();
@@ -622,7 +623,10 @@ fn no_file_at_offset_zero_of_an_added_device() {
     // A file another tool put at offset 0 of device 1 is skipped, as famfs skips it.
     let mut at0 = Extent::new(0, 2 * MB);
     at0.devindex = 1;
-    inject(&p, crafted("onboth", vec![Extent::new(62 * MB, 2 * MB), at0]));
+    inject(
+        &p,
+        crafted("onboth", vec![Extent::new(62 * MB, 2 * MB), at0]),
+    );
     let fs = reopen(&p).unwrap();
     assert_eq!(fs.problems().len(), 1);
     assert_eq!(
@@ -633,5 +637,9 @@ fn no_file_at_offset_zero_of_an_added_device() {
     drop(fs);
     let r = fsck(&RawDevice::open(&p, false).unwrap());
     assert!(!r.is_clean());
-    assert!(r.problems[0].contains("has extent with 0 offset"), "{:?}", r.problems);
+    assert!(
+        r.problems[0].contains("has extent with 0 offset"),
+        "{:?}",
+        r.problems
+    );
 }

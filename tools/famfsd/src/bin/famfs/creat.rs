@@ -4,8 +4,7 @@
 
 use super::common::{
     creat_mode, fill_mounted, parse_seed, parse_size, run_parallel, split_spec, umask, Ctx, Owner,
-    Place,
-    Striping, Target,
+    Place, Striping, Target,
 };
 use anyhow::{bail, Context, Result};
 use famfs_media::CreateOptions;
