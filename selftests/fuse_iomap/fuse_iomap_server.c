@@ -245,6 +245,19 @@ static void do_iomap_config(struct srv *s, struct fuse_in_header *ih)
 		}
 		out.backing_ids[i] = id + s->id_delta;
 	}
+	if (s->passthrough_dax_id && n)
+		s->spare_dax_id = backing_open(s, fds[0]);
+	if (s->pt_iomap_path) {
+		/* A passthrough backing file for FOPEN_IOMAP_DAX opens. */
+		struct fuse_backing_map pt = {
+			.fd = open(s->pt_iomap_path, O_RDWR),
+			.flags = FUSE_BACKING_TYPE_PASSTHROUGH,
+		};
+
+		id = ioctl(s->fd, FUSE_DEV_IOC_BACKING_OPEN, &pt);
+		s->pt_iomap_id = id < 0 ? -errno : id;
+		close(pt.fd);
+	}
 	memcpy(out.provider, s->provider, sizeof(out.provider));
 	out.ndevices = n;
 	switch (s->config_mode) {
@@ -279,6 +292,8 @@ static void do_getmap(struct srv *s, struct fuse_in_header *ih)
 	uint32_t len = sizeof(map);
 
 	s->getmap_offer = in->size;
+	if (s->getmap_delay_ms)
+		usleep(s->getmap_delay_ms * 1000);
 	/* fh is (ino << 32 | serial); see do_open(). */
 	if (!f || in->fh >> 32 != ih->nodeid)
 		s->fh_mismatch++;
@@ -342,9 +357,13 @@ static void do_open(struct srv *s, struct fuse_in_header *ih)
 			out.open_flags = FOPEN_IOMAP_DAX;
 			break;
 		}
+		if (s->pt_iomap_id > 0 && f && !f->plain) {
+			out.open_flags |= FOPEN_PASSTHROUGH;
+			out.backing_id = s->pt_iomap_id;
+		}
 		if (s->passthrough_dax_id && f && f->plain) {
 			out.open_flags |= FOPEN_PASSTHROUGH;
-			out.backing_id = s->backing_res;
+			out.backing_id = s->spare_dax_id;
 		}
 	}
 	reply(s, ih->unique, 0, &out, sizeof(out));
@@ -542,7 +561,7 @@ int srv_open(struct srv *s)
 	s->fd = open("/dev/fuse", O_RDWR | O_CLOEXEC);
 	if (s->fd < 0)
 		return errno;
-	if (ioctl(s->fd, FUSE_DEV_IOC_SYNC_INIT))
+	if (!s->no_sync_init && ioctl(s->fd, FUSE_DEV_IOC_SYNC_INIT))
 		return errno;
 	snprintf(s->dir, sizeof(s->dir), "/tmp/fuse_iomap_XXXXXX");
 	if (!mkdtemp(s->dir)) {

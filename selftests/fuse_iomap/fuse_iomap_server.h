@@ -89,8 +89,13 @@ struct srv {
 	int probe_unpriv;		/* ... and the device without caps */
 	const char *create_as;		/* CREATE answers with this file */
 	int passthrough;		/* negotiate FUSE_PASSTHROUGH ... */
-	int passthrough_dax_id;		/* ... and name the DAX id in OPEN */
+	int passthrough_dax_id;		/* ... and name a spare DAX id in OPEN */
+	int spare_dax_id;		/* that id: one not in the table, or -errno */
 	const char *config_pt_path;	/* list this passthrough id at CONFIG */
+	const char *pt_iomap_path;	/* passthrough id for iomap-DAX opens */
+	int pt_iomap_id;		/* its id, or -errno */
+	_Atomic int getmap_delay_ms;	/* sleep before answering GETMAP */
+	int no_sync_init;		/* skip FUSE_DEV_IOC_SYNC_INIT */
 
 	/* May be changed while mounted. */
 	_Atomic int map_mode;		/* enum srv_map_mode */
