@@ -187,7 +187,7 @@ def main():
         u = "instructions" if units[op] == "instructions" else units[op]
         ax.set_title("%s (%s)" % (op, u.split(" ")[0]), fontsize=9)
         pos = [h for h in hs if h > 0]
-        if pos and max(pos) / min(pos) > 20:
+        if units[op] != "count" and pos and max(pos) / min(pos) > 20:
             ax.set_yscale("log")
             ax.set_title("%s (%s, log scale)" % (op, u.split(" ")[0]), fontsize=9)
         ax.tick_params(axis="y", labelsize=7)

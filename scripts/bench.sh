@@ -37,8 +37,10 @@ case "$ROUNDS" in ''|*[!0-9]*|0) die "BENCH_ROUNDS must be a positive number" ;;
 if [ -n "$DEV" ]; then
 	# Real hardware: check the arguments before building anything.
 	[ -n "${KDIR:-}" ] || die "DEV= needs KDIR= (the build tree of the running kernel)"
-	[ -c "$DEV" ] || die "$DEV is not a character device (a device-dax device, /dev/daxX.Y)"
-	[ -z "$DEV2" ] || [ -c "$DEV2" ] || die "$DEV2 is not a character device"
+	for d in $DEV $DEV2; do
+		[ -c "$d" ] && [ -e "/sys/bus/dax/devices/$(basename "$d")" ] ||
+			die "$d is not a device-dax device (/dev/daxX.Y)"
+	done
 	[ -z "$PMEM" ] || [ -b "$PMEM" ] || die "$PMEM is not a block device"
 	[ -d "$KDIR/usr/include/linux" ] ||
 		die "no uapi headers in $KDIR/usr/include: run make -C $KDIR headers"
