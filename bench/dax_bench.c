@@ -29,6 +29,8 @@
  *   [M/2, 5M/8)   4 KiB read faults     [5M/8, 3M/4)  4 KiB write faults
  *   [3M/4, 7M/8)  two threads, 4 KiB    [7M/8, M)     N processes
  *
+ * and the refault passes map the read regions again (entries present).
+ *
  * read(2) and write(2) cover the whole file (for plain FUSE a second file,
  * so that the reads find an empty page cache).
  */
@@ -402,6 +404,8 @@ static void measure(int fd, int rwfd, const char *path, size_t len, int fsdax,
 	step("2 MiB faults");
 	result("fault_rd_2m", fault_pass(fd, 0, q, SZ_2M, 1, 0), "ns");
 	result("fault_wr_2m", fault_pass(fd, q, q, SZ_2M, 1, 1), "ns");
+	/* A new mapping of a range already faulted: its DAX entries exist. */
+	result("refault_rd_2m", fault_pass(fd, 0, q, SZ_2M, 1, 0), "ns");
 	/*
 	 * PMD faults and fallbacks: the tracepoint adds instructions to every
 	 * fault, so it counts a second, untimed pass over the same regions.  A
@@ -421,6 +425,7 @@ static void measure(int fd, int rwfd, const char *path, size_t len, int fsdax,
 		r0 = vmstat("vma_lock_retry");
 		result("fault_rd_4k", fault_pass(fd, 2 * q, e, SZ_4K, 0, 0), "ns");
 		r1 = vmstat("vma_lock_retry");
+		result("refault_rd_4k", fault_pass(fd, 2 * q, e, SZ_4K, 0, 0), "ns");
 		if (r0 >= 0 && r1 >= 0)
 			result("rd4k_vma_lock_retry", r1 - r0, "count");
 		result("fault_wr_4k", fault_pass(fd, 5 * e, e, SZ_4K, 0, 1), "ns");

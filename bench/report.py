@@ -21,6 +21,8 @@ OPS = [
     ("fault_wr_2m", "write fault, 2 MiB stride"),
     ("fault_rd_4k", "read fault, 4 KiB (MADV_NOHUGEPAGE)"),
     ("fault_wr_4k", "write fault, 4 KiB"),
+    ("refault_rd_2m", "read fault, 2 MiB, new mapping of a range faulted before"),
+    ("refault_rd_4k", "read fault, 4 KiB, new mapping of a range faulted before"),
     ("read_mib", "read(2), per MiB (1 MiB calls)"),
     ("write_mib", "write(2), per MiB"),
     ("fault_rd_4k_1k", "read fault, 4 KiB, map of 1k 4 KiB extents"),
@@ -43,8 +45,8 @@ OPS = [
 ]
 # Ratios printed under the table: (numerator system, denominator system, ops).
 RATIOS = [
-    ("famfs", "devdax2m", ["fault_rd_2m", "fault_wr_2m"]),
-    ("famfs", "devdax4k", ["fault_rd_4k", "fault_wr_4k"]),
+    ("famfs", "devdax2m", ["fault_rd_2m", "fault_wr_2m", "refault_rd_2m"]),
+    ("famfs", "devdax4k", ["fault_rd_4k", "fault_wr_4k", "refault_rd_4k"]),
     ("famfs", "ext4", ["fault_rd_2m", "fault_wr_2m", "fault_rd_4k", "fault_wr_4k",
                        "read_mib", "write_mib"]),
     ("famfs-il", "famfs", ["fault_rd_2m", "fault_rd_4k", "read_mib"]),
