@@ -522,6 +522,11 @@ static void *srv_thread(void *arg)
 		if (n < 0) {
 			if (errno == EINTR || errno == EAGAIN)
 				continue;
+			/* Without SYNC_INIT, /dev/fuse has no connection before mount(2). */
+			if (errno == EPERM && s->no_sync_init) {
+				usleep(1000);
+				continue;
+			}
 			break;	/* ENODEV: unmounted or aborted */
 		}
 		if (n < (ssize_t)sizeof(*ih))

@@ -108,7 +108,7 @@ static void mark(const char *fmt, int n)
 
 	if (fd < 0)
 		return;
-	snprintf(line, sizeof(line), "<2>review_test: ");
+	snprintf(line, sizeof(line), "<2>lifetime_test: ");
 	snprintf(line + strlen(line), sizeof(line) - strlen(line), fmt, n);
 	(void)!write(fd, line, strlen(line));
 	close(fd);
