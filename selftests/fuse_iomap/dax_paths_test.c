@@ -355,24 +355,6 @@ TEST_F(paths, write_kills_suid)
 	EXPECT_EQ(setattrs, srv_count(self->srv, FUSE_SETATTR));
 }
 
-/* Recorded dax_writeback_range events of inode @ino. */
-static int trace_writeback_count(uint64_t ino)
-{
-	char line[1024], tag[32];
-	int n = 0;
-	FILE *f;
-
-	snprintf(tag, sizeof(tag), " ino %#llx ", (unsigned long long)ino);
-	f = fopen(TRACEFS "/trace", "r");
-	if (!f)
-		return -errno;
-	while (fgets(line, sizeof(line), f))
-		if (strstr(line, "dax_writeback_range:") && strstr(line, tag))
-			n++;
-	fclose(f);
-	return n;
-}
-
 /*
  * Without ->writepages, dirty DAX entries were never cleaned: fsync wrote
  * nothing back and the inode stayed dirty for ever.
@@ -390,7 +372,7 @@ TEST_F(paths, fsync_writes_back)
 	EXPECT_EQ(0, fsync(self->fd));
 	EXPECT_EQ(0, write_str(ev, "0"));
 	trace_pmd(0);
-	EXPECT_GE(trace_writeback_count(st.st_ino), 1);
+	EXPECT_GE(trace_count("dax_writeback_range:", st.st_ino, NULL, NULL), 1);
 	EXPECT_EQ(1, srv_count(self->srv, FUSE_FSYNC));
 }
 

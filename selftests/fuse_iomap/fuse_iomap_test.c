@@ -427,21 +427,33 @@ TEST_F(iomap, one_getmap_no_requests)
 }
 
 /* A mounter without CAP_SYS_RAWIO cannot mount an iomap-DAX server. */
-TEST_F(iomap, unprivileged_mounter)
+/* Start @s and mount it from a child without CAP_SYS_RAWIO; its status. */
+static int mount_without_rawio(struct srv *s)
 {
-	int status;
+	int status = -1, err;
 	pid_t pid;
 
-	/* The kernel does not offer FUSE_IOMAP_DAX: a plain mount, no device. */
-	ASSERT_EQ(0, srv_open(self->srv));
+	err = srv_open(s);
+	if (err)
+		return err << 8;
 	pid = fork();
-	ASSERT_GE(pid, 0);
+	if (pid < 0)
+		return -1;
 	if (!pid) {
 		if (drop_cap(CAP_SYS_RAWIO))
 			_exit(200);
-		_exit(srv_mount_fd(self->srv));
+		_exit(srv_mount_fd(s));
 	}
-	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	waitpid(pid, &status, 0);
+	return status;
+}
+
+TEST_F(iomap, unprivileged_mounter)
+{
+	int status;
+
+	/* The kernel does not offer FUSE_IOMAP_DAX: a plain mount, no device. */
+	status = mount_without_rawio(self->srv);
 	ASSERT_TRUE(WIFEXITED(status));
 	EXPECT_EQ(0, WEXITSTATUS(status));
 	EXPECT_EQ(0ULL, self->srv->init_flags & FUSE_IOMAP_DAX);
@@ -459,15 +471,7 @@ TEST_F(iomap, unprivileged_mounter)
 	/* A server that takes it anyway fails the mount. */
 	srv_init(self->srv, DAX_DEV);
 	self->srv->insist_iomap = 1;
-	ASSERT_EQ(0, srv_open(self->srv));
-	pid = fork();
-	ASSERT_GE(pid, 0);
-	if (!pid) {
-		if (drop_cap(CAP_SYS_RAWIO))
-			_exit(200);
-		_exit(srv_mount_fd(self->srv));
-	}
-	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	status = mount_without_rawio(self->srv);
 	ASSERT_TRUE(WIFEXITED(status));
 	EXPECT_EQ(E_UNPRIV, WEXITSTATUS(status)) {
 		TH_LOG("mount without CAP_SYS_RAWIO: %s",

@@ -235,8 +235,9 @@ static inline int trace_pmd(int on)
 			 on ? "1" : "0");
 }
 
-/* dax_pmd_fault_done events of inode @ino that mapped a PMD (NOPAGE). */
-static inline int trace_pmd_count(uint64_t ino)
+/* Recorded @event events of inode @ino with @has (if set) and without @not. */
+static inline int trace_count(const char *event, uint64_t ino,
+			      const char *has, const char *not)
 {
 	char line[1024], tag[32];
 	int n = 0;
@@ -247,10 +248,74 @@ static inline int trace_pmd_count(uint64_t ino)
 	if (!f)
 		return -errno;
 	while (fgets(line, sizeof(line), f))
-		if (strstr(line, "dax_pmd_fault_done") && strstr(line, tag) &&
-		    strstr(line, "NOPAGE") && !strstr(line, "FALLBACK"))
+		if (strstr(line, event) && strstr(line, tag) &&
+		    (!has || strstr(line, has)) && (!not || !strstr(line, not)))
 			n++;
 	fclose(f);
+	return n;
+}
+
+/* dax_pmd_fault_done events of inode @ino that mapped a PMD (NOPAGE). */
+static inline int trace_pmd_count(uint64_t ino)
+{
+	return trace_count("dax_pmd_fault_done", ino, "NOPAGE", "FALLBACK");
+}
+
+/*
+ * The kernel log from now on: open /dev/kmsg at its end; kmsg_read() then
+ * collects the text of every record logged since, one line each.
+ */
+static inline int kmsg_open(void)
+{
+	int fd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+
+	if (fd >= 0 && lseek(fd, 0, SEEK_END) < 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static inline void kmsg_read(int fd, char *out, size_t len)
+{
+	char rec[8192], *text, *nl;
+	size_t used = 0, n;
+	ssize_t r;
+
+	out[0] = '\0';
+	for (;;) {
+		r = read(fd, rec, sizeof(rec) - 1);
+		if (r < 0 && errno == EPIPE)	/* overwritten records */
+			continue;
+		if (r <= 0)
+			break;
+		rec[r] = '\0';
+		/* "prio,seq,time,flags;text\n" then " KEY=value" lines */
+		text = strchr(rec, ';');
+		if (!text)
+			continue;
+		text++;
+		nl = strchr(text, '\n');
+		if (nl)
+			*nl = '\0';
+		n = strlen(text);
+		if (used + n + 2 > len)
+			break;
+		memcpy(out + used, text, n);
+		used += n;
+		out[used++] = '\n';
+		out[used] = '\0';
+	}
+}
+
+static inline int count_str(const char *hay, const char *needle)
+{
+	int n = 0;
+
+	while ((hay = strstr(hay, needle))) {
+		n++;
+		hay += strlen(needle);
+	}
 	return n;
 }
 

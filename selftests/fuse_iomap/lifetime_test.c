@@ -58,48 +58,6 @@ static int touch_in_child(void *map)
 	return WIFSIGNALED(status) ? WTERMSIG(status) : 0;
 }
 
-static int kmsg_open(void)
-{
-	int fd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-
-	if (fd >= 0 && lseek(fd, 0, SEEK_END) < 0) {
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
-
-static void kmsg_read(int fd, char *out, size_t len)
-{
-	char rec[8192], *text, *nl;
-	size_t used = 0, n;
-	ssize_t r;
-
-	out[0] = '\0';
-	for (;;) {
-		r = read(fd, rec, sizeof(rec) - 1);
-		if (r < 0 && errno == EPIPE)
-			continue;
-		if (r <= 0)
-			break;
-		rec[r] = '\0';
-		text = strchr(rec, ';');
-		if (!text)
-			continue;
-		text++;
-		nl = strchr(text, '\n');
-		if (nl)
-			*nl = '\0';
-		n = strlen(text);
-		if (used + n + 2 > len)
-			break;
-		memcpy(out + used, text, n);
-		used += n;
-		out[used++] = '\n';
-		out[used] = '\0';
-	}
-}
-
 /* A line on the console (KERN_CRIT), to see where a guest died. */
 static void mark(const char *fmt, int n)
 {
@@ -112,17 +70,6 @@ static void mark(const char *fmt, int n)
 	snprintf(line + strlen(line), sizeof(line) - strlen(line), fmt, n);
 	(void)!write(fd, line, strlen(line));
 	close(fd);
-}
-
-static int count_str(const char *hay, const char *needle)
-{
-	int n = 0;
-
-	while ((hay = strstr(hay, needle))) {
-		n++;
-		hay += strlen(needle);
-	}
-	return n;
 }
 
 static void log_lines(struct __test_metadata *_metadata, const char *log)

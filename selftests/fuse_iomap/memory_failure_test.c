@@ -99,64 +99,6 @@ static void catch_sigbus(struct report *rep)
 	sigaction(SIGBUS, &sa, NULL);
 }
 
-/*
- * The kernel log from now on: open /dev/kmsg at its end; kmsg_read() then
- * collects the text of every record logged since, one line each.
- */
-static int kmsg_open(void)
-{
-	int fd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-
-	if (fd >= 0 && lseek(fd, 0, SEEK_END) < 0) {
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
-
-static void kmsg_read(int fd, char *out, size_t len)
-{
-	char rec[8192], *text, *nl;
-	size_t used = 0, n;
-	ssize_t r;
-
-	out[0] = '\0';
-	for (;;) {
-		r = read(fd, rec, sizeof(rec) - 1);
-		if (r < 0 && errno == EPIPE)	/* overwritten records */
-			continue;
-		if (r <= 0)
-			break;
-		rec[r] = '\0';
-		/* "prio,seq,time,flags;text\n" then " KEY=value" lines */
-		text = strchr(rec, ';');
-		if (!text)
-			continue;
-		text++;
-		nl = strchr(text, '\n');
-		if (nl)
-			*nl = '\0';
-		n = strlen(text);
-		if (used + n + 2 > len)
-			break;
-		memcpy(out + used, text, n);
-		used += n;
-		out[used++] = '\n';
-		out[used] = '\0';
-	}
-}
-
-static int count_str(const char *hay, const char *needle)
-{
-	int n = 0;
-
-	while ((hay = strstr(hay, needle))) {
-		n++;
-		hay += strlen(needle);
-	}
-	return n;
-}
-
 /* Wait for @pid at most CHILD_TIMEOUT ms; kill it after. */
 static int wait_child(pid_t pid)
 {
