@@ -55,6 +55,21 @@ module! {
     alias: ["fuse-iomap-famfs"],
 }
 
+impl From<fmap::Error> for Error {
+    /// The kernel's errno for a rejected map, by name: the fmap core's numbers are x86's.
+    fn from(e: fmap::Error) -> Self {
+        match e.errno() {
+            fmap::E2BIG => E2BIG,
+            fmap::ENXIO => ENXIO,
+            fmap::ENODEV => ENODEV,
+            fmap::ENOMEM => ENOMEM,
+            fmap::ERANGE => ERANGE,
+            fmap::EPROTO => EPROTO,
+            _ => EINVAL,
+        }
+    }
+}
+
 /// Errnos of rejected maps, in the order of [`Stats::rejected`].
 const REJECT_ERRNOS: [(Error, &str); 7] = [
     (EINVAL, "EINVAL"),
@@ -172,9 +187,9 @@ impl Provider for Famfs {
                 Ok((map, size))
             }
             Err(e) => {
-                let err = Error::from_errno(-e.errno());
-                STATS.reject(err);
                 pr_warn!("rejected a map: {}\n", format_args!("{e}"));
+                let err = Error::from(e);
+                STATS.reject(err);
                 Err(err)
             }
         }
@@ -188,9 +203,7 @@ impl Provider for Famfs {
         _flags: Flags,
         iomap: &mut IoMap,
     ) -> Result {
-        let m = map
-            .resolve(pos)
-            .map_err(|e| Error::from_errno(-e.errno()))?;
+        let m = map.resolve(pos).map_err(Error::from)?;
         // CAST: device indices were checked against the table at parse time.
         let dev = m.dev as usize;
         // Start the mapping at the page holding `pos`. `map_dax` checks the range against the

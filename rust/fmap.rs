@@ -71,20 +71,23 @@ pub const PMD_ALIGN: u64 = 2 << 20;
 /// Largest file size (`FAMFS_FMAP_MAX_FILE_SIZE`, the kernel's `MAX_LFS_FILESIZE`).
 pub const MAX_FILE_SIZE: u64 = i64::MAX.unsigned_abs();
 
+// The errnos of [`Error::errno`], with their x86 (generic) numbers, which some architectures
+// (alpha, mips, parisc, sparc) do not share: the kernel maps them by name.
+
 /// `EINVAL`: invalid argument.
-const EINVAL: i32 = 22;
+pub const EINVAL: i32 = 22;
 /// `E2BIG`: argument list too long, used for an oversized blob.
-const E2BIG: i32 = 7;
+pub const E2BIG: i32 = 7;
 /// `ENXIO`: no such device or address.
-const ENXIO: i32 = 6;
+pub const ENXIO: i32 = 6;
 /// `ENODEV`: no such device.
-const ENODEV: i32 = 19;
+pub const ENODEV: i32 = 19;
 /// `ENOMEM`: out of memory.
-const ENOMEM: i32 = 12;
+pub const ENOMEM: i32 = 12;
 /// `ERANGE`: result out of range, used by famfs for a map with no extents.
-const ERANGE: i32 = 34;
+pub const ERANGE: i32 = 34;
 /// `EPROTO`: protocol error, used for an unknown `fmap_version`.
-const EPROTO: i32 = 71;
+pub const EPROTO: i32 = 71;
 
 /// Where in a blob an error was found.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
