@@ -211,6 +211,15 @@ impl Provider for Famfs {
         let (addr, offset, len) = dax_window(&m, PAGE)?;
         table.map_dax(iomap, dev, addr, offset, len)
     }
+
+    fn ranges(map: &Self::Map, f: &mut dyn FnMut(usize, u64, u64) -> Result) -> Result {
+        // Simple extents and strips: every device range the map may reach.
+        for e in map.extents() {
+            // CAST: device indices were checked against the table at parse time.
+            f(e.dev as usize, e.offset, e.len)?;
+        }
+        Ok(())
+    }
 }
 
 #[pin_data]

@@ -41,6 +41,7 @@
 #define DAX_FILE	"dax"		/* iomap-DAX, 4 MiB */
 #define PLAIN_FILE	"plain"		/* page cache, 64 KiB of zeros */
 #define SUID_FILE	"suid"		/* iomap-DAX, 2 MiB, mode 04755 */
+#define TWIN_FILE	"twin"		/* iomap-DAX, 2 MiB inside DAX_FILE's */
 #define DAX_INO		2
 #define DAX_SIZE	(4 * SZ_1M)
 #define PLAIN_SIZE	(64 * 1024)
@@ -49,6 +50,7 @@ static const struct srv_file files[] = {
 	{ .name = DAX_FILE, .size = DAX_SIZE },
 	{ .name = PLAIN_FILE, .size = PLAIN_SIZE, .plain = 1 },
 	{ .name = SUID_FILE, .size = SZ_2M, .mode = 04755, .base_mib = 8 },
+	{ .name = TWIN_FILE, .size = SZ_2M, .base_mib = 2 },
 };
 
 FIXTURE(paths)
@@ -530,6 +532,31 @@ TEST_F(paths, provider_dropped_while_mounted)
 	EXPECT_EQ(ENOENT, srv_mount(other));
 	srv_stop(other);
 	munmap(other, sizeof(*other));
+}
+
+/*
+ * Two files whose maps cover the same device pages: the DAX core keeps one
+ * owner per page, and the second file's faults made dax_associate_entry()
+ * WARN and overwrite the owner.  The map that overlaps an installed one is
+ * refused, until the first file's inode is gone.
+ */
+TEST_F(paths, overlapping_maps_refused)
+{
+	long getmaps;
+	int fd;
+
+	open_map(_metadata, self, DAX_FILE, SZ_2M);
+	getmaps = srv_count(self->srv, FUSE_IOMAP_DAX_GETMAP);
+	errno = 0;
+	EXPECT_EQ(-1, srv_open_file(self->srv, TWIN_FILE, O_RDWR));
+	EXPECT_EQ(EBUSY, errno);
+	EXPECT_EQ(getmaps + 1, srv_count(self->srv, FUSE_IOMAP_DAX_GETMAP));
+	/* The installed file is untouched. */
+	EXPECT_EQ((long)SZ_2M, present(self));
+	fd = srv_open_file(self->srv, SUID_FILE, O_RDWR);
+	EXPECT_GE(fd, 0);
+	if (fd >= 0)
+		close(fd);
 }
 
 TEST_HARNESS_MAIN

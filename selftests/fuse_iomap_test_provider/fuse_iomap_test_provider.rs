@@ -132,6 +132,13 @@ impl Provider for Identity {
         let (start, length) = map.extent(pos, len)?;
         table.map_dax(iomap, map.device, map.base + start, start, length)
     }
+
+    fn ranges(map: &IdentityMap, f: &mut dyn FnMut(usize, u64, u64) -> Result) -> Result {
+        if map.size == 0 {
+            return Ok(());
+        }
+        f(map.device, map.base, map.size)
+    }
 }
 
 /// The `identity-drop` provider: [`Identity`] under another name.
@@ -155,6 +162,10 @@ impl Provider for IdentityDrop {
         iomap: &mut IoMap,
     ) -> Result {
         Identity::begin(map, table, pos, len, flags, iomap)
+    }
+
+    fn ranges(map: &IdentityMap, f: &mut dyn FnMut(usize, u64, u64) -> Result) -> Result {
+        Identity::ranges(map, f)
     }
 }
 
