@@ -56,6 +56,16 @@ if [ -f "$TOP/scripts/host-fmap.sh" ]; then
 	if [ "$rc" -eq 0 ]; then ok "fmap fuzzing"; else not_ok "fmap fuzzing (exit $rc)"; fi
 fi
 
+echo "# documentation"
+/usr/bin/python3 "$TOP/scripts/check-docs.py" > "$LOGDIR/docs.log" 2>&1
+rc=$?
+grep -v '^ok ' "$LOGDIR/docs.log"
+if [ "$rc" -eq 0 ]; then
+	ok "Documentation/*.rst parse without warnings ($(grep -c '^ok ' "$LOGDIR/docs.log") files)"
+else
+	not_ok "Documentation/*.rst"
+fi
+
 echo "# module"
 if CLIPPY=1 bash "$TOP/scripts/build-module.sh" > "$LOGDIR/module.log" 2>&1 &&
 		! grep -E '^(warning|error)' "$LOGDIR/module.log"; then
