@@ -252,6 +252,18 @@ static void log_excerpt(struct __test_metadata *_metadata, const char *log)
 	free(copy);
 }
 
+/* Close the test's file and unmount @s (not lazily): the unmount must work. */
+static void close_umount(struct __test_metadata *_metadata, int *fd,
+			 struct srv *s)
+{
+	close(*fd);
+	*fd = -1;
+	EXPECT_EQ(0, umount2(s->dir, 0)) {
+		TH_LOG("umount: %s", strerror(errno));
+	}
+	s->mounted = 0;
+}
+
 TEST_F(memfail, poison_one_range_then_remount)
 {
 	struct report *inj = &self->rep[0], *by = &self->rep[1];
@@ -373,12 +385,7 @@ TEST_F(memfail, poison_one_range_then_remount)
 	EXPECT_FALSE(bad->ready);
 
 	/* Unmount (not lazily), and a new server mounts the device. */
-	close(self->fd);
-	self->fd = -1;
-	EXPECT_EQ(0, umount2(self->srv.dir, 0)) {
-		TH_LOG("umount: %s", strerror(errno));
-	}
-	self->srv.mounted = 0;
+	close_umount(_metadata, &self->fd, &self->srv);
 	srv_stop(&self->srv);
 
 	self->srv2.files = &mf_file;
@@ -402,12 +409,7 @@ TEST_F(memfail, poison_one_range_then_remount)
 		       status, again->sig, again->code);
 	}
 	EXPECT_TRUE(again->ready && again->data_ok);
-	close(self->fd);
-	self->fd = -1;
-	EXPECT_EQ(0, umount2(self->srv2.dir, 0)) {
-		TH_LOG("second umount: %s", strerror(errno));
-	}
-	self->srv2.mounted = 0;
+	close_umount(_metadata, &self->fd, &self->srv2);
 
 	kmsg_read(self->kmsg, self->log, KMSG_MAX);
 	log_excerpt(_metadata, self->log);
@@ -477,12 +479,7 @@ TEST_F(memfail, unbind_while_mapped)
 	EXPECT_EQ(0, count_str(self->log, "BUG:"));
 
 	munmap(map, WINDOW);
-	close(self->fd);
-	self->fd = -1;
-	EXPECT_EQ(0, umount2(self->srv.dir, 0)) {
-		TH_LOG("umount: %s", strerror(errno));
-	}
-	self->srv.mounted = 0;
+	close_umount(_metadata, &self->fd, &self->srv);
 	srv_stop(&self->srv);
 
 	/* Bound again, the device mounts and kept its data. */
