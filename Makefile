@@ -11,7 +11,7 @@ else
 
 SCRIPTS := $(CURDIR)/scripts
 
-.PHONY: all run check kernel module vm bench clean deps series
+.PHONY: all run check kernel module vm bench clean deps series series-check
 
 all: module
 
@@ -35,6 +35,9 @@ vm: deps module
 
 series:
 	@bash $(SCRIPTS)/make-series.sh $(KSRC)
+
+series-check: deps
+	@SERIES_CHECK_BUILD=1 bash $(SCRIPTS)/series-check.sh
 
 bench: deps
 	@bash $(SCRIPTS)/bench.sh

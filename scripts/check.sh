@@ -66,6 +66,18 @@ else
 	not_ok "Documentation/*.rst"
 fi
 
+echo "# kernel series"
+# The cheap part of `make series-check`: every patch applies with git am to the pristine base
+# and passes checkpatch --strict; kernel-doc finds nothing new.  (The build after every patch
+# is `make series-check`.)
+SERIES_CHECK_BUILD=0 bash "$TOP/scripts/series-check.sh" > "$LOGDIR/series-check.log" 2>&1
+rc=$?
+grep -v '^ok ' "$LOGDIR/series-check.log"
+PASSED=$((PASSED + $(grep -c '^ok ' "$LOGDIR/series-check.log")))
+FAILED=$((FAILED + $(grep -c '^not ok ' "$LOGDIR/series-check.log")))
+[ "$rc" -eq 0 ] || [ "$(grep -c '^not ok ' "$LOGDIR/series-check.log")" -gt 0 ] ||
+	not_ok "series-check (exit $rc)"
+
 echo "# module"
 if CLIPPY=1 bash "$TOP/scripts/build-module.sh" > "$LOGDIR/module.log" 2>&1 &&
 		! grep -E '^(warning|error)' "$LOGDIR/module.log"; then

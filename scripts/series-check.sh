@@ -1,0 +1,138 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+# Check kernel/series the way a reviewer's tree sees it.
+#
+# Every patch is applied with `git am` to the pristine Linux base, in a worktree of its own,
+# and must pass `scripts/checkpatch.pl --strict`.  After the last patch, kernel-doc checks the
+# new and changed kernel-doc comments.  With SERIES_CHECK_BUILD=1 the tree is also built after
+# every patch (incrementally, in a build tree kept in the cache, with the base flavor's
+# configuration), a build that prints a warning fails, and after the last patch the Rust code
+# goes through rustfmtcheck, CLIPPY=1 and rustdoc.  `make check` runs the cheap part;
+# `make series-check` runs everything.
+#
+# Prints TAP: one test per patch and step, then "# series-check: N passed, N failed".
+. "$(dirname "$0")/lib.sh"
+
+BUILD=${SERIES_CHECK_BUILD:-0}
+SERIES=$TOP/kernel/series
+DIR=$FAMFS_CACHE/series-check
+WT=$DIR/src
+OBJ=$DIR/build
+
+BASE=$(bash "$TOP/scripts/fetch-kernel.sh")
+mkdir -p "$DIR"
+exec 9> "$DIR/lock"
+flock 9
+
+if [ ! -e "$WT/.git" ]; then
+	git -C "$BASE" worktree prune
+	rm -rf "$WT"
+	git -C "$BASE" worktree add -q -f --detach "$WT" base >&2
+fi
+wt=(git -C "$WT")
+"${wt[@]}" config user.name "famfs-iomap series check"
+"${wt[@]}" config user.email "famfs-iomap@localhost"
+"${wt[@]}" am --abort >/dev/null 2>&1 || true
+"${wt[@]}" checkout -q -f --detach base
+
+pass=0
+fail=0
+n=0
+report() # report <ok|not ok> <name> [detail]
+{
+	n=$((n + 1))
+	if [ "$1" = ok ]; then pass=$((pass + 1)); else fail=$((fail + 1)); fi
+	echo "$1 $n - $2${3:+ # $3}"
+}
+
+MK=(make -s -C "$WT" O="$OBJ" LLVM=$LLVM_SUFFIX)
+if [ "$BUILD" = 1 ]; then
+	# The base flavor's configuration; symbols a patch has not added yet are dropped by
+	# olddefconfig and come back from this copy once it has.
+	KCONF=$(bash "$TOP/scripts/build-kernel.sh")/.config
+	mkdir -p "$OBJ"
+fi
+
+build_step() # build_step <name>: incremental build; any warning fails it
+{
+	local log=$DIR/build-step.log
+	cp "$KCONF" "$OBJ/.config"
+	if ! "${MK[@]}" olddefconfig > "$log" 2>&1 ||
+	   ! nice "${MK[@]}" -j"$(nproc)" vmlinux modules >> "$log" 2>&1; then
+		tail -n 30 "$log" | sed 's/^/# /'
+		report "not ok" "$1 builds"
+		return
+	fi
+	if grep -qE 'warning:|warning\[' "$log"; then
+		grep -E -A3 'warning:|warning\[' "$log" | head -n 30 | sed 's/^/# /'
+		report "not ok" "$1 builds" "warnings"
+		return
+	fi
+	report ok "$1 builds"
+}
+
+echo "TAP version 13"
+while read -r p; do
+	case "$p" in ''|'#'*) continue ;; esac
+	if ! "${wt[@]}" am -q "$SERIES/$p" >/dev/null 2>&1; then
+		"${wt[@]}" am --abort >/dev/null 2>&1 || true
+		report "not ok" "$p applies with git am"
+		break
+	fi
+	report ok "$p applies with git am"
+	# Two checks are left out on purpose: the Signed-off-by is the submitter's to add
+	# (Documentation/process/coding-assistants.rst: it is never written for a person), and
+	# MAINTAINERS is updated by the series' last patch, for every new file at once.
+	# spdxcheck.py, which checkpatch runs, needs the distribution python3 with its ply.
+	out=$(cd "$WT" && PATH=/usr/bin:$PATH perl scripts/checkpatch.pl --strict --no-summary -q \
+		--ignore MISSING_SIGN_OFF,FILE_PATH_CHANGES "$SERIES/$p" 2>&1 || true)
+	if [ -z "$out" ]; then
+		report ok "$p checkpatch --strict"
+	else
+		echo "$out" | head -n 40 | sed 's/^/# /'
+		report "not ok" "$p checkpatch --strict"
+	fi
+	[ "$BUILD" = 1 ] && build_step "$p"
+done < "$SERIES/series"
+
+# kernel-doc of every C file and header the series adds or changes, warnings included: what
+# it says of the result that it did not say of the base (line numbers left out).
+files=$("${wt[@]}" diff --name-only --diff-filter=AM base HEAD -- '*.c' '*.h' | grep -v '^rust/')
+changed=$("${wt[@]}" diff --name-only --diff-filter=M base HEAD -- $files)
+kdoc() { [ $# = 0 ] || (cd "$WT" && perl scripts/kernel-doc -none -Wall "$@" 2>&1 |
+	sed -E 's/^(Warning: [^:]+):[0-9]+/\1/' | grep -v '^$' | sort -u) || true; }
+after=$(kdoc $files)
+"${wt[@]}" checkout -q base -- $changed
+before=$(kdoc $changed)
+"${wt[@]}" checkout -q -f HEAD -- $changed
+out=$(comm -13 <(echo "$before") <(echo "$after"))
+if [ -z "$out" ]; then
+	report ok "kernel-doc -Wall on the changed C files"
+else
+	echo "$out" | head -n 30 | sed 's/^/# /'
+	report "not ok" "kernel-doc -Wall on the changed C files"
+fi
+
+if [ "$BUILD" = 1 ]; then
+	for t in rustfmtcheck rustdoc; do
+		if nice "${MK[@]}" $t > "$DIR/$t.log" 2>&1 && ! grep -q 'warning' "$DIR/$t.log"; then
+			report ok "make $t"
+		else
+			tail -n 30 "$DIR/$t.log" | sed 's/^/# /'
+			report "not ok" "make $t"
+		fi
+	done
+	# Clippy on the Rust code the series touches: the kernel crate, rebuilt with clippy-driver.
+	touch "$WT/rust/kernel/lib.rs"
+	if nice "${MK[@]}" -j"$(nproc)" CLIPPY=1 vmlinux > "$DIR/clippy.log" 2>&1 &&
+	   ! grep -qE 'warning:|warning\[' "$DIR/clippy.log"; then
+		report ok "make CLIPPY=1"
+	else
+		grep -E -A5 'warning|error' "$DIR/clippy.log" | head -n 40 | sed 's/^/# /'
+		report "not ok" "make CLIPPY=1"
+	fi
+fi
+
+echo "1..$n"
+echo "# series-check: $pass passed, $fail failed"
+[ $fail = 0 ]
