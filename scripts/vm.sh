@@ -31,6 +31,11 @@ if [ "$MODE" != probe ] && [ -z "${FAMFS_GUEST_BINS+set}" ]; then
 	export FAMFS_GUEST_BINS
 fi
 if [ "$MODE" != probe ]; then
+	# The host model of the fmap replay test (selftests/famfs_iomap/fmap_replay_test.c).
+	(cd "$TOP" && nice -n 10 cargo build --release --locked -p famfs-fmap --bin fmap_model >&2) ||
+		die "building fmap_model failed"
+	FMAP_MODEL=${CARGO_TARGET_DIR:-$TOP/target}/release/fmap_model
+	export FMAP_MODEL
 	bash "$TOP/scripts/build-initramfs.sh" "$KDIR" "$INITRD" >/dev/null
 fi
 
