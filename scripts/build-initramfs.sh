@@ -40,6 +40,16 @@ for b in ${FAMFS_GUEST_BINS:-}; do
 	copy_prog "$b" famfs/bin
 done
 
+# The fmap replay test: the host model (built by vm.sh) and the fuzzing seed corpus, at most
+# 256 files of at most 64 KiB each (the corpus has 53 of at most 4 KiB).
+if [ -n "${FMAP_MODEL:-}" ]; then
+	[ -x "$FMAP_MODEL" ] || die "fmap_model missing: $FMAP_MODEL"
+	copy_prog "$FMAP_MODEL" famfs/bin
+fi
+mkdir -p "$ROOT/famfs/fmap-corpus"
+find "$TOP/rust/fmap-host/fuzz/corpus/parse_resolve" -maxdepth 1 -type f -size -65k | sort |
+	head -n 256 | xargs -r cp -t "$ROOT/famfs/fmap-corpus/"
+
 cp "$TOP/guest/init" "$ROOT/init"
 chmod +x "$ROOT/init"
 cp "$TOP"/guest/*.sh "$ROOT/famfs/"

@@ -64,7 +64,7 @@ KERNEL_LINTS=(
 
 lint() {
 	log "rustfmt"
-	rustfmt --edition 2021 --check "${SHARED[@]}" "$HOST"/src/*.rs "$HOST"/tests/*.rs \
+	rustfmt --edition 2021 --check "${SHARED[@]}" "$HOST"/src/*.rs "$HOST"/src/bin/*.rs "$HOST"/tests/*.rs \
 		"$HOST"/benches/*.rs "$HOST"/examples/*.rs "$FUZZ"/fuzz_targets/*.rs ||
 		die "rustfmt: run rustfmt --edition 2021 on the files above"
 	log "cargo clippy"

@@ -4,7 +4,8 @@
 # probe, inject-panic, inject-hang.  Exit status is the guest's; a guest that panics, hangs
 # (VM_TIMEOUT seconds) or dies without reporting is a failure, with the console shown.
 #
-# Usage: vm.sh MODE   (env: KDIR, VM_TIMEOUT, VM_MEM, FAMFS_KVM=0|1, VM_LOG, VM_ICOUNT=0|1)
+# Usage: vm.sh MODE   (env: KDIR, VM_TIMEOUT, VM_MEM, FAMFS_KVM=0|1, VM_LOG, VM_ICOUNT=0|1,
+# GUEST_ONLY)
 #
 # VM_ICOUNT=1: TCG with -icount shift=0,sleep=off (never KVM): guest time advances exactly 1 ns
 # per emulated instruction, so the guest's CLOCK_MONOTONIC counts instructions whatever the
@@ -30,6 +31,11 @@ if [ "$MODE" != probe ] && [ -z "${FAMFS_GUEST_BINS+set}" ]; then
 	export FAMFS_GUEST_BINS
 fi
 if [ "$MODE" != probe ]; then
+	# The host model of the fmap replay test (selftests/famfs_iomap/fmap_replay_test.c).
+	(cd "$TOP" && nice -n 10 cargo build --release --locked -p famfs-fmap --bin fmap_model >&2) ||
+		die "building fmap_model failed"
+	FMAP_MODEL=${CARGO_TARGET_DIR:-$TOP/target}/release/fmap_model
+	export FMAP_MODEL
 	bash "$TOP/scripts/build-initramfs.sh" "$KDIR" "$INITRD" >/dev/null
 fi
 
@@ -45,6 +51,8 @@ fi
 # regions (two DAX devices), apart so that they are not merged, below the BIOS area at the top
 # of the 3 GiB of low RAM; the guest keeps 2 GiB of RAM.
 cmdline="console=ttyS0 memmap=1G!1G memmap=512M!2304M famfs.mode=$MODE famfs.flavor=$KERNEL_FLAVOR panic=-1 oops=panic quiet loglevel=4"
+# GUEST_ONLY=a_test,b_test: the guest suite runs only these programs (a debugging aid).
+[ -n "${GUEST_ONLY:-}" ] && cmdline="$cmdline famfs.only=$GUEST_ONLY"
 qemu=(qemu-system-x86_64 "${accel[@]}" -smp 2 -m "$VM_MEM" -nographic -no-reboot
       -kernel "$KIMG" -initrd "$INITRD" -append "$cmdline")
 

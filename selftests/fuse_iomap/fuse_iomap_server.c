@@ -2,7 +2,8 @@
 /*
  * A raw /dev/fuse server for the FUSE iomap-DAX tests, no libfuse.
  *
- * The server runs in a thread of the test.  It negotiates FUSE_IOMAP_DAX,
+ * The server runs in a thread of the test (or, with no_thread, in whatever
+ * thread or child process calls srv_serve()).  It negotiates FUSE_IOMAP_DAX,
  * registers its DAX devices with FUSE_DEV_IOC_BACKING_OPEN while it answers
  * FUSE_IOMAP_DAX_CONFIG, and answers FUSE_IOMAP_DAX_GETMAP with the test's map blob
  * of the file, or an identity map.  Any request it does not expect gets
@@ -67,24 +68,31 @@ static uint64_t ino_by_name(struct srv *s, const char *name)
 	return 0;
 }
 
-/* Reply with a header and up to two parts of payload. */
-static void reply2(struct srv *s, uint64_t unique, int error, const void *d1,
-		   size_t len1, const void *d2, size_t len2)
+/* Write a reply whose header the caller filled in; 0 or the write's errno. */
+static int send_raw(struct srv *s, struct fuse_out_header *oh, const void *d1,
+		    size_t len1, const void *d2, size_t len2)
+{
+	struct iovec iov[3] = {
+		{ oh, sizeof(*oh) },
+		{ (void *)d1, len1 },
+		{ (void *)d2, len2 },
+	};
+
+	/* Errors here are teardown races (connection aborted) or asked for. */
+	return writev(s->fd, iov, 3) < 0 ? errno : 0;
+}
+
+/* Reply with a header and up to two parts of payload; 0 or the errno. */
+static int reply2(struct srv *s, uint64_t unique, int error, const void *d1,
+		  size_t len1, const void *d2, size_t len2)
 {
 	struct fuse_out_header oh = {
 		.len = sizeof(oh) + len1 + len2,
 		.error = error,
 		.unique = unique,
 	};
-	struct iovec iov[3] = {
-		{ &oh, sizeof(oh) },
-		{ (void *)d1, len1 },
-		{ (void *)d2, len2 },
-	};
 
-	/* Errors here are teardown races (connection aborted); ignore. */
-	if (writev(s->fd, iov, 3) < 0)
-		return;
+	return send_raw(s, &oh, d1, len1, d2, len2);
 }
 
 static void reply(struct srv *s, uint64_t unique, int error, const void *data,
@@ -103,7 +111,8 @@ static void fill_attr(struct srv *s, struct fuse_attr *a, uint64_t ino)
 	a->blksize = 4096;
 	a->mtime = s->attr_mtime;
 	if (f) {
-		a->mode = S_IFREG | (f->mode ? f->mode : 0644);
+		a->mode = (s->attr_type ? s->attr_type : S_IFREG) |
+			  (f->mode ? f->mode : 0644);
 		a->size = f->size + s->attr_size_delta;
 		a->blocks = f->size / 512;
 		if (!f->plain)
@@ -247,6 +256,14 @@ static void do_iomap_config(struct srv *s, struct fuse_in_header *ih)
 	}
 	if (s->passthrough_dax_id && n)
 		s->spare_dax_id = backing_open(s, fds[0]);
+	/* After the table's ids: its id is not the number of theirs. */
+	if (s->spare_dax_path) {
+		int fd = open(s->spare_dax_path, O_RDWR);
+
+		s->spare_dax_id = fd < 0 ? -1000 - errno : backing_open(s, fd);
+		if (fd >= 0)
+			close(fd);
+	}
 	if (s->pt_iomap_path) {
 		/* A passthrough backing file for FOPEN_IOMAP_DAX opens. */
 		struct fuse_backing_map pt = {
@@ -259,8 +276,23 @@ static void do_iomap_config(struct srv *s, struct fuse_in_header *ih)
 		close(pt.fd);
 	}
 	memcpy(out.provider, s->provider, sizeof(out.provider));
+	if (s->foreign_id && n)
+		out.backing_ids[0] = s->foreign_id;
 	out.ndevices = n;
 	switch (s->config_mode) {
+	case CONFIG_DUP_ID:
+		if (n && n < SRV_MAX_DEVICES)
+			out.backing_ids[n++] = out.backing_ids[0];
+		out.ndevices = n;
+		break;
+	case CONFIG_DUP_DEVICE:
+		if (n && n < SRV_MAX_DEVICES) {
+			id = backing_open(s, fds[0]);
+			out.backing_ids[n] = id;
+			fds[n++] = open(s->dax_path[0], O_RDONLY);
+		}
+		out.ndevices = n;
+		break;
 	case CONFIG_NO_DEVICES:
 		out.ndevices = 0;
 		break;
@@ -275,6 +307,20 @@ static void do_iomap_config(struct srv *s, struct fuse_in_header *ih)
 	}
 	reply(s, ih->unique, 0, &out,
 	      offsetof(struct fuse_iomap_dax_config_out, backing_ids[n]));
+	if (s->config_mode == CONFIG_TWICE)
+		s->config_dup_err = reply2(s, ih->unique, 0, &out,
+			offsetof(struct fuse_iomap_dax_config_out,
+				 backing_ids[n]), NULL, 0);
+	if (s->close_after_config) {
+		/* Races with the kernel taking the ids: one of the two wins. */
+		for (i = 0; i < n; i++) {
+			id = out.backing_ids[i];
+			id = ioctl(s->fd, FUSE_DEV_IOC_BACKING_CLOSE, &id) ?
+				errno : 0;
+			if (!i)
+				s->close_res = id;
+		}
+	}
 out:
 	/* The kernel holds the devices now; the server needs no fd. */
 	while (n--)
@@ -282,14 +328,83 @@ out:
 	s->dax_fd = -1;
 }
 
+/* The identity map of @f as do_getmap() would send it; see MAP_CHANGES. */
+static void identity_of(struct srv *s, const struct srv_file *f,
+			struct identity_map *map, const void **data,
+			uint32_t *len)
+{
+	memset(map, 0, sizeof(*map));
+	map->size = f->size;
+	map->base_mib = f->base_mib;
+	*data = map;
+	*len = sizeof(*map);
+	if (f->blob) {
+		*data = f->blob;
+		*len = f->blob_len;
+	}
+	(void)s;
+}
+
+/* Send the reply carrying a map, spoiled as s->reply_mode says. */
+static void send_map(struct srv *s, uint64_t unique,
+		     struct fuse_iomap_dax_getmap_out *hdr, const void *data,
+		     uint32_t len)
+{
+	struct fuse_out_header oh = {
+		.len = sizeof(oh) + sizeof(*hdr) + len,
+		.unique = unique,
+	};
+	int mode = s->reply_mode;
+
+	switch (mode) {
+	case REPLY_OK:
+		s->reply_err = send_raw(s, &oh, hdr, sizeof(*hdr), data, len);
+		return;
+	case REPLY_TWICE:
+		s->reply2_err = send_raw(s, &oh, hdr, sizeof(*hdr), data, len);
+		s->reply_err = send_raw(s, &oh, hdr, sizeof(*hdr), data, len);
+		return;
+	case REPLY_UNKNOWN_UNIQUE:
+		oh.unique = unique + (1ULL << 40);
+		break;
+	case REPLY_LEN_LONG:
+		oh.len += 8;
+		break;
+	case REPLY_LEN_SHORT:
+		oh.len -= 8;
+		break;
+	case REPLY_ERR_POSITIVE:
+		oh.error = EIO;
+		oh.len = sizeof(oh);
+		break;
+	case REPLY_ERR_RANGE:
+		oh.error = -4096;
+		oh.len = sizeof(oh);
+		break;
+	case REPLY_ERR_PAYLOAD:
+		oh.error = -EIO;
+		break;
+	}
+	if (oh.len == sizeof(oh) && mode != REPLY_LEN_SHORT)
+		s->reply_err = send_raw(s, &oh, NULL, 0, NULL, 0);
+	else
+		s->reply_err = send_raw(s, &oh, hdr, sizeof(*hdr), data, len);
+	oh.unique = unique;
+	oh.error = 0;
+	oh.len = sizeof(oh) + sizeof(*hdr) + len;
+	s->reply2_err = send_raw(s, &oh, hdr, sizeof(*hdr), data, len);
+}
+
 static void do_getmap(struct srv *s, struct fuse_in_header *ih)
 {
 	struct fuse_iomap_dax_getmap_in *in = (void *)(ih + 1);
 	const struct srv_file *f = file_by_ino(s, ih->nodeid);
 	struct fuse_iomap_dax_getmap_out hdr = { 0 };
-	struct identity_map map = { 0 };
-	const void *data = &map;
-	uint32_t len = sizeof(map);
+	static const char pad[3 * 4096];
+	struct identity_map map;
+	const void *data;
+	uint32_t len;
+	int mode = s->map_mode;
 
 	s->getmap_offer = in->size;
 	if (s->getmap_delay_ms)
@@ -301,9 +416,9 @@ static void do_getmap(struct srv *s, struct fuse_in_header *ih)
 		reply(s, ih->unique, -ENOENT, NULL, 0);
 		return;
 	}
-	map.size = f->size;
-	map.base_mib = f->base_mib;
-	switch (s->map_mode) {
+	identity_of(s, f, &map, &data, &len);
+	switch (mode) {
+	/* These three spoil identity maps only; blobs are sent as they are. */
 	case MAP_BAD_DEVICE:
 		map.dev = 1;
 		break;
@@ -311,7 +426,8 @@ static void do_getmap(struct srv *s, struct fuse_in_header *ih)
 		map.size = 1ULL << 40;
 		break;
 	case MAP_SHORT:
-		len = 8;
+		if (!f->blob)
+			len = 8;
 		break;
 	case MAP_ERROR:
 		reply(s, ih->unique, -s->map_error, NULL, 0);
@@ -325,10 +441,65 @@ static void do_getmap(struct srv *s, struct fuse_in_header *ih)
 		s->getmap_short++;
 		reply(s, ih->unique, 0, &hdr, sizeof(hdr));
 		return;
-	}
-	if (f->blob) {
-		data = f->blob;
-		len = f->blob_len;
+	case MAP_PROBE_BIGGER:
+	case MAP_PROBE_SMALLER:
+	case MAP_CHANGES:
+		if (in->size < 2 * 4096) {
+			/* The probe: more than a page, whatever follows. */
+			hdr.size = 2 * 4096;
+			s->getmap_short++;
+			reply(s, ih->unique, 0, &hdr, sizeof(hdr));
+			return;
+		}
+		if (mode == MAP_CHANGES) {
+			map.size = f->size / 2;
+			data = &map;
+			len = sizeof(map);
+		} else if (mode == MAP_PROBE_SMALLER) {
+			hdr.size = sizeof(pad);
+			send_map(s, ih->unique, &hdr, pad, sizeof(pad));
+			return;
+		}
+		break;
+	case MAP_SIZE_HIGH:
+		hdr.size = len + 8;
+		send_map(s, ih->unique, &hdr, data, len);
+		return;
+	case MAP_SIZE_LOW:
+		hdr.size = len - 8;
+		send_map(s, ih->unique, &hdr, data, len);
+		return;
+	case MAP_ZERO:
+		send_map(s, ih->unique, &hdr, NULL, 0);
+		return;
+	case MAP_PADDING:
+		hdr.padding = 1;
+		break;
+	case MAP_SWAP:
+		if (!s->held_unique || s->held_ino == ih->nodeid) {
+			/* Hold it until a GETMAP of another file comes. */
+			s->held_unique = ih->unique;
+			s->held_ino = ih->nodeid;
+			s->held++;
+			return;
+		} else {
+			const struct srv_file *g = file_by_ino(s, s->held_ino);
+			struct identity_map gmap;
+			const void *gdata;
+			uint32_t glen;
+
+			identity_of(s, g, &gmap, &gdata, &glen);
+			/* The held request gets this file's map ... */
+			hdr.size = len;
+			send_map(s, s->held_unique, &hdr, data, len);
+			/* ... and this one the held file's. */
+			data = gdata;
+			len = glen;
+			hdr.size = len;
+			s->held_unique = 0;
+			send_map(s, ih->unique, &hdr, data, len);
+			return;
+		}
 	}
 	hdr.size = len;
 	if (len > in->size) {
@@ -336,7 +507,7 @@ static void do_getmap(struct srv *s, struct fuse_in_header *ih)
 		reply(s, ih->unique, 0, &hdr, sizeof(hdr));
 		return;
 	}
-	reply2(s, ih->unique, 0, &hdr, sizeof(hdr), data, len);
+	send_map(s, ih->unique, &hdr, data, len);
 }
 
 static void do_open(struct srv *s, struct fuse_in_header *ih)
@@ -448,7 +619,7 @@ static void handle(struct srv *s, struct fuse_in_header *ih)
 			break;
 		}
 		out.nodeid = ino;
-		out.generation = 1;
+		out.generation = 1 + s->gen_delta;
 		out.entry_valid = s->no_cache ? 0 : 3600;
 		out.attr_valid = s->no_cache ? 0 : 3600;
 		fill_attr(s, &out.attr, ino);
@@ -573,11 +744,19 @@ int srv_open(struct srv *s)
 		s->dir[0] = '\0';
 		return errno;
 	}
+	if (s->no_thread)
+		return 0;
 	err = pthread_create(&s->thread, NULL, srv_thread, s);
 	if (err)
 		return err;
 	s->running = 1;
 	return 0;
+}
+
+/* Serve s->fd in the calling thread until the connection goes away. */
+void srv_serve(struct srv *s)
+{
+	srv_thread(s);
 }
 
 /* Mount the server's connection on s->dir; returns 0 or the mount errno. */

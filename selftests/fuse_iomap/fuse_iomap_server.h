@@ -55,6 +55,26 @@ enum srv_map_mode {
 	MAP_ERROR,	/* an error reply (srv.map_error), for blobs too */
 	MAP_HUGE,	/* a map size above FUSE_IOMAP_DAX_MAP_MAX */
 	MAP_GROWS,	/* always a little more than the kernel offers */
+	MAP_PROBE_BIGGER, /* probe: "2 pages"; then the 16-byte map */
+	MAP_PROBE_SMALLER, /* probe: "2 pages"; then 3 pages, past the offer */
+	MAP_CHANGES,	/* probe: "2 pages"; then a map of half the file */
+	MAP_SIZE_HIGH,	/* header size 8 bytes more than the map sent */
+	MAP_SIZE_LOW,	/* header size 8 bytes less than the map sent */
+	MAP_ZERO,	/* header size 0, no map */
+	MAP_PADDING,	/* header padding not zero */
+	MAP_SWAP,	/* hold a GETMAP; answer it and the next crosswise */
+};
+
+/* How the server spoils the reply carrying a map (then sends it right). */
+enum srv_reply_mode {
+	REPLY_OK,
+	REPLY_UNKNOWN_UNIQUE,	/* first to a unique nothing waits for */
+	REPLY_TWICE,		/* the reply, then the same again */
+	REPLY_LEN_LONG,		/* header len 8 more than written */
+	REPLY_LEN_SHORT,	/* header len 8 less than written */
+	REPLY_ERR_POSITIVE,	/* error +EIO */
+	REPLY_ERR_RANGE,	/* error -4096, below -512 */
+	REPLY_ERR_PAYLOAD,	/* error -EIO with the map attached */
 };
 
 /* How the server spoils its FUSE_IOMAP_DAX_CONFIG reply. */
@@ -64,6 +84,9 @@ enum srv_config_mode {
 	CONFIG_TOO_MANY,	/* ndevices > FUSE_IOMAP_DAX_MAX_DEVICES */
 	CONFIG_LONG_NAME,	/* provider name without a NUL */
 	CONFIG_HANG,		/* never answer */
+	CONFIG_DUP_ID,		/* device 0's backing id listed twice */
+	CONFIG_DUP_DEVICE,	/* device 0 registered again, listed last */
+	CONFIG_TWICE,		/* the reply, then the same again */
 };
 
 /* What the server says about a file's mode in open replies. */
@@ -96,6 +119,12 @@ struct srv {
 	int pt_iomap_id;		/* its id, or -errno */
 	_Atomic int getmap_delay_ms;	/* sleep before answering GETMAP */
 	int no_sync_init;		/* skip FUSE_DEV_IOC_SYNC_INIT */
+	int no_thread;			/* srv_open() starts no thread: srv_serve() */
+	int foreign_id;			/* list this id as device 0 at CONFIG */
+	const char *spare_dax_path;	/* BACKING_OPEN it at CONFIG: spare_dax_id */
+	int close_after_config;		/* BACKING_CLOSE the listed ids after it */
+	uint32_t attr_type;		/* S_IFMT of files in attributes; 0: S_IFREG */
+	int gen_delta;			/* added to the generation of entries */
 
 	/* May be changed while mounted. */
 	_Atomic int map_mode;		/* enum srv_map_mode */
@@ -105,6 +134,7 @@ struct srv {
 	_Atomic int64_t attr_size_delta; /* added to the size attribute */
 	_Atomic uint64_t attr_mtime;	/* mtime attribute */
 	_Atomic int no_cache;		/* entries and attributes valid 0 s */
+	_Atomic int reply_mode;		/* enum srv_reply_mode */
 
 	/* Results. */
 	_Atomic unsigned long count[SRV_MAX_OPCODE + 1];
@@ -119,6 +149,11 @@ struct srv {
 	int backing_res;		/* id of the first device, or -errno */
 	int probe_res[SRV_MAX_PROBES];	/* id or -errno */
 	int unpriv_res;
+	_Atomic int reply_err;		/* errno of the last (spoiled) map reply */
+	_Atomic int reply2_err;		/* errno of the reply sent after it */
+	_Atomic int config_dup_err;	/* errno of CONFIG_TWICE's second reply */
+	_Atomic int close_res;		/* close_after_config: 0 or errno */
+	_Atomic unsigned long held;	/* MAP_SWAP: GETMAPs held */
 
 	/* Private. */
 	int fd;
@@ -129,6 +164,8 @@ struct srv {
 	_Atomic uint64_t next_fh;
 	char dir[64];
 	int mounted;
+	uint64_t held_unique;		/* MAP_SWAP: the held request */
+	uint64_t held_ino;
 };
 
 void srv_init(struct srv *s, const char *dax_path);
@@ -137,6 +174,7 @@ int srv_mount(struct srv *s);
 int srv_mount_fd(struct srv *s);
 int srv_umount(struct srv *s);
 void srv_stop(struct srv *s);
+void srv_serve(struct srv *s);
 long srv_count(struct srv *s, uint32_t opcode);
 int srv_notify(struct srv *s, int code, const void *data, size_t len);
 void srv_path(struct srv *s, const char *name, char *buf, size_t len);

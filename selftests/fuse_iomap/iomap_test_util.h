@@ -169,6 +169,24 @@ static inline int srv_open_file(struct srv *s, const char *name, int flags)
 	return open(path, flags);
 }
 
+/*
+ * Drop the dentry of @name in the root of @s (FUSE_NOTIFY_INVAL_ENTRY): an
+ * inode nobody holds is evicted with it, and its map freed.  0 or the errno.
+ */
+static inline int srv_forget(struct srv *s, const char *name)
+{
+	struct {
+		struct fuse_notify_inval_entry_out out;
+		char name[256];
+	} msg = { .out = { .parent = 1, .namelen = strlen(name) } };
+
+	if (msg.out.namelen >= sizeof(msg.name))
+		return ENAMETOOLONG;
+	memcpy(msg.name, name, msg.out.namelen + 1);
+	return srv_notify(s, FUSE_NOTIFY_INVAL_ENTRY, &msg,
+			  sizeof(msg.out) + msg.out.namelen + 1);
+}
+
 /* Read and write every page of a mapping: @len / 4 KiB PTE or fewer PMDs. */
 static inline unsigned long touch(void *map, size_t len)
 {
