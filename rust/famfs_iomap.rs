@@ -6,28 +6,26 @@
 //! file, validated and cached, and every read, write and page fault is resolved from it by
 //! arithmetic, without a round trip to the FUSE server.
 
-use core::{
-    fmt,
-    sync::atomic::{
-        AtomicU64,
-        Ordering, //
-    }, //
-};
+use core::fmt;
 use kernel::{
     debugfs::{
         Dir,
         File, //
+    },
+    fs::iomap::{
+        Flags,
+        IoMap, //
     },
     fuse::iomap::{
         DeviceTable,
         Provider,
         Registration, //
     },
-    iomap::{
-        Flags,
-        IoMap, //
-    },
-    prelude::*, //
+    prelude::*,
+    sync::atomic::{
+        Atomic,
+        Relaxed, //
+    }, //
 };
 
 pub mod fmap;
@@ -35,16 +33,20 @@ pub mod fmap;
 pub mod fmap_cases;
 
 /// Kernel storage for the parsed fmap: `kvmalloc` backed, so large maps need no contiguous
-/// pages.
+/// pages, and charged to the memory cgroup of the process whose open made the kernel hold the
+/// map.
 pub struct KernelStorage;
 
 impl fmap::Storage for KernelStorage {
     type Buf<T: Copy + Default> = KVVec<T>;
 
     fn alloc<T: Copy + Default>(n: usize) -> Option<KVVec<T>> {
-        KVVec::from_elem(T::default(), n, GFP_KERNEL).ok()
+        KVVec::from_elem(T::default(), n, GFP_KERNEL_ACCOUNT).ok()
     }
 }
+
+/// The most devices a connection has (`FUSE_IOMAP_DAX_MAX_DEVICES`).
+const MAX_DEVICES: usize = 64;
 
 module! {
     type: FamfsIomap,
@@ -84,18 +86,18 @@ const REJECT_ERRNOS: [(Error, &str); 7] = [
 /// Counters for operators, in `/sys/kernel/debug/famfs_iomap/stats`.
 struct Stats {
     /// Maps parsed and installed.
-    parsed: AtomicU64,
+    parsed: Atomic<u64>,
     /// Maps rejected by validation, by errno (see [`REJECT_ERRNOS`]; the last slot counts any
     /// other errno).
-    rejected: [AtomicU64; REJECT_ERRNOS.len() + 1],
+    rejected: [Atomic<u64>; REJECT_ERRNOS.len() + 1],
     /// Accepted maps that cannot get PMD faults (not 2 MiB aligned).
-    pmd_unaligned: AtomicU64,
+    pmd_unaligned: Atomic<u64>,
 }
 
 static STATS: Stats = Stats {
-    parsed: AtomicU64::new(0),
-    rejected: [const { AtomicU64::new(0) }; REJECT_ERRNOS.len() + 1],
-    pmd_unaligned: AtomicU64::new(0),
+    parsed: Atomic::new(0),
+    rejected: [const { Atomic::new(0) }; REJECT_ERRNOS.len() + 1],
+    pmd_unaligned: Atomic::new(0),
 };
 
 impl Stats {
@@ -105,7 +107,7 @@ impl Stats {
             .iter()
             .position(|&(e, _)| e == err)
             .unwrap_or(REJECT_ERRNOS.len());
-        self.rejected[slot].fetch_add(1, Ordering::Relaxed);
+        self.rejected[slot].add(1, Relaxed);
     }
 }
 
@@ -114,20 +116,15 @@ struct StatsFile;
 
 impl fmt::Debug for StatsFile {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(f, "maps_parsed {}", STATS.parsed.load(Ordering::Relaxed))?;
+        writeln!(f, "maps_parsed {}", STATS.parsed.load(Relaxed))?;
         writeln!(
             f,
             "maps_pmd_unaligned {}",
-            STATS.pmd_unaligned.load(Ordering::Relaxed)
+            STATS.pmd_unaligned.load(Relaxed)
         )?;
         let names = Iterator::chain(REJECT_ERRNOS.iter().map(|&(_, n)| n), ["other"]);
         for (name, count) in names.zip(STATS.rejected.iter()) {
-            writeln!(
-                f,
-                "maps_rejected_{} {}",
-                name,
-                count.load(Ordering::Relaxed)
-            )?;
+            writeln!(f, "maps_rejected_{} {}", name, count.load(Relaxed))?;
         }
         Ok(())
     }
@@ -169,15 +166,17 @@ impl Provider for Famfs {
     type Map = fmap::Fmap<KernelStorage>;
 
     fn parse(table: &DeviceTable, blob: &[u8]) -> Result<(Self::Map, u64)> {
-        let mut sizes = KVVec::with_capacity(table.len(), GFP_KERNEL)?;
-        for i in 0..table.len() {
-            sizes.push(table.size(i).ok_or(ENODEV)?, GFP_KERNEL)?;
+        // The device sizes, on the stack: an open allocates nothing but the map.
+        let mut sizes = [0u64; MAX_DEVICES];
+        let sizes = sizes.get_mut(..table.len()).ok_or(E2BIG)?;
+        for (i, size) in sizes.iter_mut().enumerate() {
+            *size = table.size(i).ok_or(ENODEV)?;
         }
-        match fmap::Fmap::<KernelStorage>::parse(blob, &sizes) {
+        match fmap::Fmap::<KernelStorage>::parse(blob, sizes) {
             Ok(map) => {
-                STATS.parsed.fetch_add(1, Ordering::Relaxed);
+                STATS.parsed.add(1, Relaxed);
                 if !map.pmd_capable() {
-                    STATS.pmd_unaligned.fetch_add(1, Ordering::Relaxed);
+                    STATS.pmd_unaligned.add(1, Relaxed);
                     pr_info!(
                         "map with {} extents not 2 MiB aligned: no PMD faults\n",
                         map.pmd_unaligned()

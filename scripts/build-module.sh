@@ -8,6 +8,8 @@
 KDIR=${KDIR:-$(bash "$TOP/scripts/build-kernel.sh")}
 [ -f "$KDIR/Module.symvers" ] || [ -f "$KDIR/.config" ] || die "KDIR=$KDIR is not a kernel build tree"
 grep -q '^CONFIG_RUST=y' "$KDIR/.config" || die "kernel at $KDIR is built without CONFIG_RUST"
+grep -q '^CONFIG_RUST_FUSE_IOMAP_DAX=y' "$KDIR/.config" ||
+	die "kernel at $KDIR lacks CONFIG_RUST_FUSE_IOMAP_DAX (the fuse iomap-DAX Rust abstractions; FUSE must be built in)"
 # Do not build against a cached kernel while it is being rebuilt.
 lock=/dev/null
 [ -f "$KDIR/../lock" ] && lock=$KDIR/../lock

@@ -26,14 +26,14 @@ use kernel::{
         Dir,
         File, //
     },
+    fs::iomap::{
+        Flags,
+        IoMap, //
+    },
     fuse::iomap::{
         DeviceTable,
         Provider,
         Registration, //
-    },
-    iomap::{
-        Flags,
-        IoMap, //
     },
     new_mutex,
     page::PAGE_SIZE,
