@@ -46,18 +46,23 @@ report() # report <ok|not ok> <name> [detail]
 }
 
 MK=(make -s -C "$WT" O="$OBJ" LLVM=$LLVM_SUFFIX)
-if [ "$BUILD" = 1 ]; then
-	# The base flavor's configuration; symbols a patch has not added yet are dropped by
-	# olddefconfig and come back from this copy once it has.
-	KCONF=$(bash "$TOP/scripts/build-kernel.sh")/.config
-	mkdir -p "$OBJ"
-fi
+[ "$BUILD" = 1 ] && mkdir -p "$OBJ"
+
+# The base flavor's configuration, made as scripts/build-kernel.sh makes it, after every patch:
+# symbols a patch has not added yet are dropped, and come back once it has.  Kbuild rebuilds
+# only what a changed symbol touches.
+make_config()
+{
+	"${MK[@]}" tinyconfig &&
+	(cd "$OBJ" && KCONFIG_CONFIG=.config "$WT/scripts/kconfig/merge_config.sh" \
+		-m -O . .config $(KERNEL_FLAVOR=base kernel_fragments)) &&
+	"${MK[@]}" olddefconfig
+}
 
 build_step() # build_step <name>: incremental build; any warning fails it
 {
 	local log=$DIR/build-step.log
-	cp "$KCONF" "$OBJ/.config"
-	if ! "${MK[@]}" olddefconfig > "$log" 2>&1 ||
+	if ! make_config > "$log" 2>&1 ||
 	   ! nice "${MK[@]}" -j"$(nproc)" vmlinux modules >> "$log" 2>&1; then
 		tail -n 30 "$log" | sed 's/^/# /'
 		report "not ok" "$1 builds"

@@ -401,7 +401,8 @@ TEST_F(hostile, replies_crosswise)
 /* IOMAP_CONFIG lists one backing id twice, or one device under two ids. */
 TEST_F(hostile, config_duplicate_devices)
 {
-	int err;
+	static char log[16384];
+	int err, kfd;
 
 	self->srv->config_mode = CONFIG_DUP_ID;
 	err = srv_mount(self->srv);
@@ -414,10 +415,17 @@ TEST_F(hostile, config_duplicate_devices)
 
 	srv_init(self->srv, DAX_DEV);
 	self->srv->config_mode = CONFIG_DUP_DEVICE;
+	kfd = kmsg_open();
+	ASSERT_GE(kfd, 0);
 	err = srv_mount(self->srv);
-	/* The device has a holder already: this connection. */
+	/* The device has a holder already: this connection, as the log says. */
 	EXPECT_EQ(E_BUSY, err) {
 		TH_LOG("a device listed twice: %s", strerror(err));
+	}
+	kmsg_read(kfd, log, sizeof(log));
+	close(kfd);
+	EXPECT_EQ(1, count_str(log, "iomap: device 1 is device 0 again")) {
+		TH_LOG("kernel log: %s", log);
 	}
 	srv_stop(self->srv);
 	remount_works(_metadata, self);
@@ -941,8 +949,9 @@ TEST_F(hostile, lookup_replaces_mapped_inode)
 
 /*
  * A GETATTR of a mapped file says it is a directory: fuse makes the inode
- * bad (EIO, later faults SIGBUS) but keeps it and its map until it is
- * evicted; then the name gets a new inode and the map its range back.
+ * bad (EIO, faults SIGBUS) and takes its mappings down, as for an inode a
+ * LOOKUP replaces; the name then gets a new inode, whose map may take the
+ * same range.
  */
 TEST_F(hostile, getattr_wrong_type_on_mapped_file)
 {
@@ -971,12 +980,9 @@ TEST_F(hostile, getattr_wrong_type_on_mapped_file)
 	EXPECT_EQ(EIO, errno);
 	/* Never faulted in: refused. */
 	EXPECT_EQ(SIGBUS, peek_in_child(self->map, SZ_2M + SZ_4K));
-	/*
-	 * Unlike a LOOKUP that replaces the inode, this path does not unmap:
-	 * what was faulted in stays mapped (the range stays reserved).
-	 */
-	TH_LOG("still mapped after the bad GETATTR: %ld bytes",
-	       scan_bytes(self->map, self->maplen, PAGE_IS_PRESENT));
+	/* What was faulted in before is gone too. */
+	EXPECT_EQ(0, scan_bytes(self->map, self->maplen, PAGE_IS_PRESENT));
+	EXPECT_EQ(SIGBUS, peek_in_child(self->map, 0));
 	munmap(self->map, self->maplen);
 	self->map = MAP_FAILED;
 	close(self->fd);
