@@ -1,6 +1,19 @@
 # SPDX-License-Identifier: GPL-2.0
 # Helpers for the test guest; sourced by /init and the mode scripts.
 
+# What the kernel log must never show: BUG/WARN, oopses, KASAN and UBSAN reports, lockdep
+# splats ("INFO: possible ..."), sleeping in atomic context, RCU stalls, hung tasks, leaks.
+KLOG_BAD='BUG:|WARNING:|Oops|KASAN:|UBSAN:|Call Trace|INFO: |sleeping function called from invalid context|rcu: .*(stall|detected)|blocked for more than|suspected memory leak'
+
+# klog_clean: succeed if the kernel log has none of KLOG_BAD; otherwise print what matched.
+klog_clean()
+{
+	if dmesg | grep -qE "$KLOG_BAD"; then
+		dmesg | grep -E -A20 "$KLOG_BAD" | head -n 80
+		return 1
+	fi
+}
+
 # Turn the emulated pmem regions into /dev/dax0.0 (1 GiB region) and /dev/dax1.0 (512 MiB):
 # devdax mode, 2 MiB alignment, bound to fsdev_dax (the mode in which filesystems can hold it).
 dax_setup()

@@ -76,6 +76,10 @@ find "$FAMFS_WORK/selftests" -type f -perm -u+x -exec cp {} "$ROOT/famfs/tests/"
 make -s -C "$TOP/bench" KHDR="$KDIR/usr/include" O="$FAMFS_WORK/bench" >&2 ||
 	die "building the benchmark failed"
 cp "$FAMFS_WORK/bench/dax_bench" "$ROOT/famfs/bin/"
+# mmapio: stdin/stdout to and from a shared mapping (the two-host tests).
+cc -static -O2 -Wall -Werror -o "$FAMFS_WORK/mmapio" "$TOP/guest/mmapio.c" ||
+	die "building guest/mmapio.c failed"
+cp "$FAMFS_WORK/mmapio" "$ROOT/famfs/bin/"
 
 echo "root:x:0:0:root:/:/bin/sh" > "$ROOT/etc/passwd"
 echo "root:x:0:" > "$ROOT/etc/group"
