@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
-# Build the guest initramfs: busybox, ndctl/daxctl with their libraries, the module, the test
+# Build the guest initramfs: busybox, ndctl/daxctl/cxl with their libraries, the module, the test
 # programs and the guest scripts.  Usage: build-initramfs.sh KDIR OUT
 . "$(dirname "$0")/lib.sh"
 
@@ -31,7 +31,7 @@ copy_prog() {
 		cp -L "$lib" "$ROOT/$lib"
 	done
 }
-for t in ndctl daxctl mke2fs; do
+for t in ndctl daxctl cxl mke2fs; do
 	copy_prog "$(command -v "$t")" usr/bin || die "$t not found on the host"
 done
 # Programs the project builds (famfs CLI and server).
