@@ -72,18 +72,33 @@ qemu_cmd()
 		-append "console=ttyS0 memmap=1G!768M famfs.mode=$MODE famfs.host=$role famfs.flavor=$KERNEL_FLAVOR panic=-1 oops=panic quiet loglevel=4")
 }
 
+# live_output ROLE: print the console on stdin from the guest's first line on, prefixed with
+# [ROLE], a line at a time.
+live_output()
+{
+	local go=0 line
+	while IFS= read -r line; do
+		line=${line%$'\r'}
+		case "$line" in
+		famfs-guest-start) go=1; continue ;;
+		'FAMFS-EXIT '*|*'reboot: Power down'*) continue ;;
+		esac
+		[ $go = 1 ] && printf '[%s] %s\n' "$1" "$line"
+	done
+	return 0
+}
+
 declare -A pid tails
 start=$(date +%s)
 for h in "${HOSTS[@]}"; do
 	log=$DIR/$h.log
 	qemu_cmd "$h"
-	nice "${QEMU[@]}" < /dev/null > "$log" 2>&1 &
+	: > "$log"
+	nice "${QEMU[@]}" < /dev/null >> "$log" 2>&1 &
 	pid[$h]=$!
 	if [ "${VM2_LIVE:-0}" = 1 ]; then
 		# The guest's own output as it comes, without the boot noise.
-		tail -n +1 -f "$log" | awk -v p="[$h] " \
-			'{ sub(/\r$/, "") } go && !/^FAMFS-EXIT / && !/reboot: Power down/ { print p $0; fflush() }
-			 /famfs-guest-start/ { go = 1 }' &
+		tail -n +1 -f "$log" | live_output "$h" &
 		tails[$h]=$!
 	fi
 	if [ "$h" = owner ]; then
@@ -137,7 +152,7 @@ for h in "${HOSTS[@]}"; do
 		echo "# --- $h guest ---"
 		awk 'go && !/^FAMFS-EXIT / && !/reboot: Power down/; /famfs-guest-start/ { go = 1 }' "$log"
 	fi
-	totals=$(grep -a '^# Totals:' "$log" | tail -n 1)
+	totals=$(grep -a "^# Totals:" "$log" | tail -n 1 || true)
 	if [ -z "$status" ]; then
 		tail -n 40 "$log" | sed "s/^/# $h console: /"
 		if grep -aq 'Kernel panic' "$log"; then
