@@ -7,19 +7,23 @@
 
 PEER_TTY=${PEER_TTY:-/dev/ttyS1}
 PEER_TIMEOUT=${PEER_TIMEOUT:-600}
+PEER_HELLO_TIMEOUT=${PEER_HELLO_TIMEOUT:-180}
 
 # peer_hello: open the port (fd 3), greet the peer until it greets back; fail after
-# PEER_TIMEOUT seconds.
+# PEER_HELLO_TIMEOUT seconds.  Until the peer's port is raw, its line discipline echoes what
+# arrives: this guest's own greeting may come back, and does not count.
 peer_hello()
 {
 	[ -c "$PEER_TTY" ] || { echo "# peer: no $PEER_TTY"; return 1; }
-	stty -F "$PEER_TTY" 115200 raw -echo 2>/dev/null
 	exec 3<>"$PEER_TTY"
+	stty 115200 raw -echo <&3 2>/dev/null
 	i=0
-	while [ $i -lt "$PEER_TIMEOUT" ]; do
+	while [ $i -lt "$PEER_HELLO_TIMEOUT" ]; do
 		echo "HELLO $FAMFS_HOST" >&3
 		if read -r -t 1 line <&3; then
+			line=$(echo "$line" | tr -d '\r')
 			case "$line" in
+			"HELLO $FAMFS_HOST") ;;
 			HELLO*)
 				# Once more: the peer's port is open now, this one is not lost.
 				echo "HELLO $FAMFS_HOST" >&3
@@ -30,7 +34,7 @@ peer_hello()
 		fi
 		i=$((i + 1))
 	done
-	echo "# peer: no answer within ${PEER_TIMEOUT}s"
+	echo "# peer: no answer within ${PEER_HELLO_TIMEOUT}s"
 	return 1
 }
 
