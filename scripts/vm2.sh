@@ -97,8 +97,8 @@ for h in "${HOSTS[@]}"; do
 	nice "${QEMU[@]}" < /dev/null >> "$log" 2>&1 &
 	pid[$h]=$!
 	if [ "${VM2_LIVE:-0}" = 1 ]; then
-		# The guest's own output as it comes, without the boot noise.
-		tail -n +1 -f "$log" | live_output "$h" &
+		# The guest's own output as it comes, without the boot noise; tail stops with QEMU.
+		tail --pid="${pid[$h]}" -n +1 -f "$log" | live_output "$h" &
 		tails[$h]=$!
 	fi
 	if [ "$h" = owner ]; then
@@ -135,8 +135,7 @@ while :; do
 done
 for h in "${HOSTS[@]}"; do wait "${pid[$h]}" 2>/dev/null || true; done
 if [ "${VM2_LIVE:-0}" = 1 ]; then
-	sleep 1
-	for h in "${HOSTS[@]}"; do kill "${tails[$h]}" 2>/dev/null || true; done
+	for h in "${HOSTS[@]}"; do wait "${tails[$h]}" 2>/dev/null || true; done
 fi
 elapsed=$(($(date +%s) - start))
 
