@@ -24,8 +24,13 @@ kernel: deps
 module: deps
 	@bash $(SCRIPTS)/build-module.sh
 
+# HOSTS=2: two guests sharing one memory, the owner creating files, the client reading them.
 run: deps module
+ifeq ($(HOSTS),2)
+	@VM2_LIVE=1 bash $(SCRIPTS)/vm2.sh run_2host
+else
 	@bash $(SCRIPTS)/vm.sh run
+endif
 
 check:
 	@bash $(SCRIPTS)/check.sh

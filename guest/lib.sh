@@ -1,10 +1,29 @@
 # SPDX-License-Identifier: GPL-2.0
 # Helpers for the test guest; sourced by /init and the mode scripts.
 
+# What the kernel log must never show: BUG/WARN, oopses, KASAN and UBSAN reports, lockdep
+# splats ("INFO: possible ..."), sleeping in atomic context, RCU stalls, hung tasks, leaks.
+KLOG_BAD='BUG:|WARNING:|Oops|KASAN:|UBSAN:|Call Trace|INFO: |sleeping function called from invalid context|rcu: .*(stall|detected)|blocked for more than|suspected memory leak'
+
+# klog_clean: succeed if the kernel log has none of KLOG_BAD; otherwise print what matched.
+klog_clean()
+{
+	if dmesg | grep -qE "$KLOG_BAD"; then
+		dmesg | grep -E -A20 "$KLOG_BAD" | head -n 80
+		return 1
+	fi
+}
+
 # Turn the emulated pmem regions into /dev/dax0.0 (1 GiB region) and /dev/dax1.0 (512 MiB):
 # devdax mode, 2 MiB alignment, bound to fsdev_dax (the mode in which filesystems can hold it).
+# On a CXL guest (famfs.cxl=1), dax0.0 is the DAX device of a CXL RAM region instead
+# (cxl_setup).
 dax_setup()
 {
+	if grep -q 'famfs\.cxl=1' /proc/cmdline; then
+		cxl_setup
+		return
+	fi
 	for r in 0 1; do
 		[ -e /dev/dax$r.0 ] && continue
 		if ! ndctl create-namespace --force --mode=devdax --align=2M \
@@ -15,6 +34,72 @@ dax_setup()
 		fi
 		dax_mode fsdev dax$r.0 || return 1
 	done
+}
+
+# cxl_setup: make a RAM region of the CXL type-3 device mem0 behind the root decoder
+# decoder0.0 (QEMU's fixed memory window) and bind its DAX device, dax0.0, to fsdev_dax.
+# The cxl tool does it when it can (ndctl 78 and later); Debian 12's (ndctl 76) refuses RAM
+# regions ("region type 'ram' not supported yet"), and then the same steps are written to
+# the kernel's sysfs interface (cxl_region_sysfs).  The dax bus does not probe drivers on its
+# own meanwhile: a RAM region's DAX device would otherwise go to dax_kmem, which adds the
+# memory to the page allocator.  CXL_SETUP_MS says how long it took, from the first look for
+# mem0 to dax0.0 bound; CXL_HOW says which way the region was made.
+cxl_setup()
+{
+	[ -e /sys/bus/dax/devices/dax0.0 ] && return 0
+	c0=$(tr -d . < /proc/uptime | cut -d' ' -f1)
+	echo 0 > /sys/bus/dax/drivers_autoprobe
+	# The CXL drivers probe asynchronously.
+	i=0
+	while { [ ! -e /sys/bus/cxl/devices/mem0 ] || [ ! -e /sys/bus/cxl/devices/decoder0.0 ] ||
+			! ls -d /sys/bus/cxl/devices/endpoint* > /dev/null 2>&1; } && [ $i -lt 300 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	if [ ! -e /sys/bus/cxl/devices/mem0 ]; then
+		echo "cxl_setup: no CXL memory device mem0"
+		ls /sys/bus/cxl/devices 2>&1
+		return 1
+	fi
+	# ndctl 76 exits 0 having "created 0 regions": look for the region.
+	if cxl create-region -m -t ram -d decoder0.0 -w 1 mem0 > /tmp/cxl.log 2>&1 &&
+			ls -d /sys/bus/cxl/devices/region* > /dev/null 2>&1; then
+		CXL_HOW="cxl create-region"
+	else
+		sed 's/^/# /' /tmp/cxl.log
+		CXL_HOW="sysfs (cxl create-region refused)"
+		cxl_region_sysfs || return 1
+	fi
+	i=0
+	while [ ! -e /sys/bus/dax/devices/dax0.0 ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i + 1)); done
+	[ -e /sys/bus/dax/devices/dax0.0 ] || { echo "cxl_setup: no dax0.0 after the region"; return 1; }
+	dax_mode fsdev dax0.0 || return 1
+	echo 1 > /sys/bus/dax/drivers_autoprobe
+	CXL_SETUP_MS=$(( $(tr -d . < /proc/uptime | cut -d' ' -f1) - c0 ))0
+}
+
+# cxl_region_sysfs: what cxl create-region -t ram -w 1 does, through sysfs: a RAM region in
+# the root decoder decoder0.0, the whole RAM partition of mem0 through its endpoint's first
+# decoder, committed and bound to the cxl_region driver.
+cxl_region_sysfs()
+{
+	C=/sys/bus/cxl/devices
+	ep=$(basename "$(readlink -f "$C"/endpoint* | head -n 1)")
+	dec=decoder${ep#endpoint}.0
+	size=$(($(cat $C/mem0/ram/size)))
+	region=$(cat $C/decoder0.0/create_ram_region) &&
+	echo "$region" > $C/decoder0.0/create_ram_region &&
+	echo 1 > $C/$region/interleave_ways &&
+	cat $C/decoder0.0/interleave_granularity > $C/$region/interleave_granularity &&
+	echo ram > $C/$dec/mode &&
+	echo $size > $C/$dec/dpa_size &&
+	echo $size > $C/$region/size &&
+	echo $dec > $C/$region/target0 &&
+	echo 1 > $C/$region/commit &&
+	{ [ -e $C/$region/driver ] || echo "$region" > /sys/bus/cxl/drivers/cxl_region/bind; } || {
+		echo "cxl_region_sysfs: making $region of $dec ($size bytes) failed"
+		return 1
+	}
 }
 
 # dax_mode fsdev|devdax [device]: bind the dax device to fsdev_dax or device_dax.

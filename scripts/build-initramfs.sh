@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
-# Build the guest initramfs: busybox, ndctl/daxctl with their libraries, the module, the test
+# Build the guest initramfs: busybox, ndctl/daxctl/cxl with their libraries, the module, the test
 # programs and the guest scripts.  Usage: build-initramfs.sh KDIR OUT
 . "$(dirname "$0")/lib.sh"
 
@@ -31,7 +31,7 @@ copy_prog() {
 		cp -L "$lib" "$ROOT/$lib"
 	done
 }
-for t in ndctl daxctl mke2fs; do
+for t in ndctl daxctl cxl mke2fs; do
 	copy_prog "$(command -v "$t")" usr/bin || die "$t not found on the host"
 done
 # Programs the project builds (famfs CLI and server).
@@ -86,6 +86,10 @@ find "$FAMFS_WORK/selftests" -type f -perm -u+x -exec cp {} "$ROOT/famfs/tests/"
 make -s -C "$TOP/bench" KHDR="$KDIR/usr/include" O="$FAMFS_WORK/bench" >&2 ||
 	die "building the benchmark failed"
 cp "$FAMFS_WORK/bench/dax_bench" "$ROOT/famfs/bin/"
+# mmapio: stdin/stdout to and from a shared mapping (the two-host tests).
+cc -static -O2 -Wall -Werror -o "$FAMFS_WORK/mmapio" "$TOP/guest/mmapio.c" ||
+	die "building guest/mmapio.c failed"
+cp "$FAMFS_WORK/mmapio" "$ROOT/famfs/bin/"
 
 echo "root:x:0:0:root:/:/bin/sh" > "$ROOT/etc/passwd"
 echo "root:x:0:" > "$ROOT/etc/group"

@@ -96,29 +96,52 @@ else
 	not_ok "module rustfmt"
 fi
 
-# The guest suite on one kernel flavor: TAP from the guest, then one line of totals.
-# Usage: guest_suite FLAVOR KDIR MODULE_KO
-guest_suite() {
-	local flavor=$1 kdir=$2 ko=$3 out=$LOGDIR/guest-$1.out rc totals p f
-	echo "# guest tests ($flavor kernel)"
-	KERNEL_FLAVOR=$flavor KDIR=$kdir MODULE_KO=$ko VM_LOG=$LOGDIR/vm-check-$flavor.log \
-		VM_TIMEOUT=${VM_TIMEOUT:-$([ "$flavor" = debug ] && echo 2400 || echo 900)} \
-		bash "$TOP/scripts/vm.sh" check | tee "$out"
-	rc=${PIPESTATUS[0]}
+# Add a guest run's "GUEST-TOTALS passed=N failed=N" (in OUT) to the totals.
+# Usage: guest_totals NAME OUT EXIT_STATUS SECONDS
+guest_totals() {
+	local name=$1 out=$2 rc=$3 secs=$4 totals p f
 	totals=$(grep '^GUEST-TOTALS ' "$out" | tail -n 1)
 	if [ -z "$totals" ]; then
-		not_ok "guest tests ($flavor) did not report (exit $rc)"
+		not_ok "$name did not report (exit $rc)"
 		return
 	fi
 	p=$(echo "$totals" | sed 's/.*passed=\([0-9]*\).*/\1/')
 	f=$(echo "$totals" | sed 's/.*failed=\([0-9]*\).*/\1/')
 	PASSED=$((PASSED + p))
 	FAILED=$((FAILED + f))
-	echo "# guest ($flavor kernel): $p passed, $f failed"
-	[ "$rc" -eq 0 ] || [ "$f" -gt 0 ] || not_ok "guest ($flavor) exit status $rc"
+	echo "# $name: $p passed, $f failed, ${secs} s"
+	[ "$rc" -eq 0 ] || [ "$f" -gt 0 ] || not_ok "$name exit status $rc"
+}
+
+# The guest suite on one kernel flavor: TAP from the guest, then one line of totals.
+# Usage: guest_suite FLAVOR KDIR MODULE_KO
+guest_suite() {
+	local flavor=$1 kdir=$2 ko=$3 out=$LOGDIR/guest-$1.out rc t0=$SECONDS
+	echo "# guest tests ($flavor kernel)"
+	KERNEL_FLAVOR=$flavor KDIR=$kdir MODULE_KO=$ko VM_LOG=$LOGDIR/vm-check-$flavor.log \
+		VM_TIMEOUT=${VM_TIMEOUT:-$([ "$flavor" = debug ] && echo 2400 || echo 900)} \
+		bash "$TOP/scripts/vm.sh" check | tee "$out"
+	rc=${PIPESTATUS[0]}
+	guest_totals "guest ($flavor kernel)" "$out" "$rc" $((SECONDS - t0))
 }
 
 guest_suite base "$KDIR" "$TOP/rust/famfs_iomap.ko"
+
+# Two guests sharing one memory: famfs owner and client (scripts/vm2.sh, base kernel).
+echo "# two hosts on one memory (base kernel)"
+t0=$SECONDS
+KERNEL_FLAVOR=base MODULE_KO=$TOP/rust/famfs_iomap.ko VM_TIMEOUT=${VM_TIMEOUT:-900} \
+	bash "$TOP/scripts/vm2.sh" famfs_2host | tee "$LOGDIR/guest-2host.out"
+rc=${PIPESTATUS[0]}
+guest_totals "two hosts" "$LOGDIR/guest-2host.out" "$rc" $((SECONDS - t0))
+
+# famfs on a CXL RAM region (VM_CXL=1: QEMU 10.0 from scripts/fetch-qemu.sh, base kernel).
+echo "# CXL memory (base kernel)"
+t0=$SECONDS
+KERNEL_FLAVOR=base MODULE_KO=$TOP/rust/famfs_iomap.ko VM_CXL=1 VM_LOG=$LOGDIR/vm-cxl.log \
+	VM_TIMEOUT=${VM_TIMEOUT:-900} bash "$TOP/scripts/vm.sh" famfs_cxl | tee "$LOGDIR/guest-cxl.out"
+rc=${PIPESTATUS[0]}
+guest_totals "CXL" "$LOGDIR/guest-cxl.out" "$rc" $((SECONDS - t0))
 
 # The same suite on the debug kernel (KASAN, lockdep, kmemleak, ...), unless KDIR named
 # another kernel.

@@ -29,6 +29,6 @@ if ! bindgen --version 2>/dev/null | grep -q '0\.71\.1'; then
 	cargo install --locked bindgen-cli --version 0.71.1 -q || die "cargo install bindgen-cli failed"
 fi
 
-for t in clang-19 ld.lld-19 qemu-system-x86_64 busybox ndctl daxctl bindgen; do
+for t in clang-19 ld.lld-19 qemu-system-x86_64 busybox ndctl daxctl cxl bindgen; do
 	command -v "$t" >/dev/null || die "missing tool after setup: $t"
 done

@@ -5,11 +5,18 @@
 # (VM_TIMEOUT seconds) or dies without reporting is a failure, with the console shown.
 #
 # Usage: vm.sh MODE   (env: KDIR, VM_TIMEOUT, VM_MEM, FAMFS_KVM=0|1, VM_LOG, VM_ICOUNT=0|1,
-# GUEST_ONLY)
+#                      VM_CXL=0|1, GUEST_ONLY)
 #
 # VM_ICOUNT=1: TCG with -icount shift=0,sleep=off (never KVM): guest time advances exactly 1 ns
 # per emulated instruction, so the guest's CLOCK_MONOTONIC counts instructions whatever the
 # host's load; with icount QEMU runs all vCPUs round-robin in one host thread.
+#
+# VM_CXL=1: no emulated pmem; the guest boots on q35 with CXL (QEMU 10.0 from
+# scripts/fetch-qemu.sh: Debian 12's 7.2 has no volatile cxl-type3): a CXL host bridge
+# (pxb-cxl), a root port, a type-3 device whose volatile memory is 1 GiB of host RAM, and a CXL
+# fixed memory window of 4 GiB targeting the host bridge.  The guest (famfs.cxl=1) makes a RAM
+# region of the device with the cxl tool; its DAX device, dax0.0, is what famfs uses
+# (guest/lib.sh cxl_setup).
 . "$(dirname "$0")/lib.sh"
 
 MODE=${1:-check}
@@ -55,6 +62,23 @@ cmdline="console=ttyS0 memmap=1G!1G memmap=512M!2304M famfs.mode=$MODE famfs.fla
 [ -n "${GUEST_ONLY:-}" ] && cmdline="$cmdline famfs.only=$GUEST_ONLY"
 qemu=(qemu-system-x86_64 "${accel[@]}" -smp 2 -m "$VM_MEM" -nographic -no-reboot
       -kernel "$KIMG" -initrd "$INITRD" -append "$cmdline")
+if [ "${VM_CXL:-0}" = 1 ]; then
+	qbin=$(bash "$TOP/scripts/fetch-qemu.sh") || die "no QEMU with CXL volatile memory"
+	cmdline="console=ttyS0 famfs.cxl=1 famfs.mode=$MODE famfs.flavor=$KERNEL_FLAVOR panic=-1 oops=panic quiet loglevel=4${GUEST_ONLY:+ famfs.only=$GUEST_ONLY}"
+	# hypervisor=off: a region's commit invalidates the CPU caches over its range, which the
+	# kernel refuses to attempt under a hypervisor (cxl_region_invalidate_memregion()
+	# "Failed to synchronize CPU cache state", ENXIO, unless
+	# CONFIG_CXL_REGION_INVALIDATION_TEST); without the CPUID bit it uses WBINVD, which QEMU
+	# executes.
+	accel[${#accel[@]}-1]=${accel[${#accel[@]}-1]},hypervisor=off
+	qemu=("$qbin" "${accel[@]}" -smp 2 -m 2G -nographic -no-reboot -nic none
+	      -M q35,cxl=on,cxl-fmw.0.targets.0=cxl.1,cxl-fmw.0.size=4G
+	      -object memory-backend-ram,id=cxl-vmem0,size=1G
+	      -device pxb-cxl,bus_nr=12,bus=pcie.0,id=cxl.1
+	      -device cxl-rp,port=0,bus=cxl.1,id=cxl-rp0,chassis=0,slot=2
+	      -device cxl-type3,bus=cxl-rp0,volatile-memdev=cxl-vmem0,id=cxl-mem0
+	      -kernel "$KIMG" -initrd "$INITRD" -append "$cmdline")
+fi
 
 if [ "$MODE" = shell ]; then
 	exec "${qemu[@]}"

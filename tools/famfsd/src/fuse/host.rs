@@ -283,6 +283,10 @@ impl MountHost {
         let mut log = vec![0u8; len as usize];
         f.read_exact_at(&mut log, 0).map_err(|e| Error::io(&p, e))?;
         drop(f);
+        // The owner may have appended since the header was read (another host): the header
+        // read again with the entries would name entries past `len`. Replay the entries the
+        // first header committed, which were all written before it and read after it.
+        log[..LOG_HEADER_SIZE].copy_from_slice(&h);
         let media = BufMedia::new(&self.dev, self.dev_size, sb_bytes, sb.log_offset, log);
         let fs = Famfs::open(media)?;
         for p in fs.problems() {
