@@ -66,6 +66,8 @@ fi
 # The module built for this kernel (MODULE_KO), by default the clone's.
 MODULE_KO=${MODULE_KO:-$TOP/rust/famfs_iomap.ko}
 [ -f "$MODULE_KO" ] && cp "$MODULE_KO" "$ROOT/famfs/"
+# The provider sample of the kernel series, built with the kernel (CONFIG_SAMPLE_RUST_FUSE_IOMAP).
+[ -f "$KDIR/samples/rust/rust_fuse_iomap.ko" ] && cp "$KDIR/samples/rust/rust_fuse_iomap.ko" "$ROOT/famfs/"
 
 # Test modules (the fuse iomap-DAX test provider): built against this kernel in a copy, so the
 # clone stays clean.  The guest loads every /famfs/*.ko before the tests.
