@@ -51,20 +51,7 @@ for t in /famfs/tests/* /famfs/famfs_e2e.sh; do
 		echo "# $(basename "$t") left fuse mounts: $(echo $left)"
 		for m in $left; do umount "$m" 2>/dev/null || umount -l "$m"; done
 	fi
-	totals=$(grep '^# Totals:' /tmp/test.out | tail -n 1)
-	if [ -n "$totals" ]; then
-		p=$(echo "$totals" | sed 's/.* pass:\([0-9]*\).*/\1/')
-		f=$(echo "$totals" | sed 's/.* fail:\([0-9]*\).*/\1/')
-		s=$(echo "$totals" | sed 's/.* skip:\([0-9]*\).*/\1/')
-		e=$(echo "$totals" | sed 's/.* error:\([0-9]*\).*/\1/')
-		pass=$((pass + p))
-		fail=$((fail + f + s + e))
-		if [ $rc -ne 0 ] && [ $((f + s + e)) -eq 0 ]; then
-			report "not ok" "$(basename "$t")" "exit status $rc"
-		fi
-	else
-		report "not ok" "$(basename "$t")" "no totals, exit status $rc"
-	fi
+	add_totals "$(basename "$t")" /tmp/test.out $rc
 done
 
 # Everything the tests allocated and freed is gone; what is left unreferenced leaked.

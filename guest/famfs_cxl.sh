@@ -8,10 +8,10 @@
 . /famfs/lib.sh
 pass=0
 fail=0
-report() # report <ok|not ok> <name>
+report() # report <ok|not ok> <name> [detail]
 {
 	if [ "$1" = ok ]; then pass=$((pass + 1)); else fail=$((fail + 1)); fi
-	echo "$1 - $2"
+	echo "$1 - $2${3:+ # $3}"
 }
 
 echo "# CXL devices: $(ls /sys/bus/cxl/devices 2>/dev/null | tr '\n' ' ')"
@@ -30,18 +30,7 @@ if famfs_load; then report ok "insmod famfs_iomap"; else report "not ok" "insmod
 /famfs/famfs_e2e.sh > /tmp/test.out 2>&1
 rc=$?
 cat /tmp/test.out
-totals=$(grep '^# Totals:' /tmp/test.out | tail -n 1)
-if [ -n "$totals" ]; then
-	p=$(echo "$totals" | sed 's/.* pass:\([0-9]*\).*/\1/')
-	f=$(echo "$totals" | sed 's/.* fail:\([0-9]*\).*/\1/')
-	s=$(echo "$totals" | sed 's/.* skip:\([0-9]*\).*/\1/')
-	e=$(echo "$totals" | sed 's/.* error:\([0-9]*\).*/\1/')
-	pass=$((pass + p))
-	fail=$((fail + f + s + e))
-	[ $rc -eq 0 ] || [ $((f + s + e)) -ne 0 ] || report "not ok" "famfs_e2e.sh exit status $rc"
-else
-	report "not ok" "famfs_e2e.sh: no totals, exit status $rc"
-fi
+add_totals famfs_e2e.sh /tmp/test.out $rc
 
 if klog_clean; then report ok "kernel log clean"; else report "not ok" "kernel log clean"; fi
 echo "GUEST-TOTALS passed=$pass failed=$fail"

@@ -157,3 +157,25 @@ test_modules_load()
 		fi
 	done
 }
+
+# add_totals NAME OUT RC: add the kselftest "# Totals:" line of the output file OUT to the
+# caller's pass and fail (skipped tests and errors count as failed), and report one failure
+# more, with the caller's report(), when OUT has no totals or the test exited non-zero without
+# reporting a failure.
+add_totals()
+{
+	totals=$(grep '^# Totals:' "$2" | tail -n 1)
+	if [ -z "$totals" ]; then
+		report "not ok" "$1" "no totals, exit status $3"
+		return
+	fi
+	p=$(echo "$totals" | sed 's/.* pass:\([0-9]*\).*/\1/')
+	f=$(echo "$totals" | sed 's/.* fail:\([0-9]*\).*/\1/')
+	s=$(echo "$totals" | sed 's/.* skip:\([0-9]*\).*/\1/')
+	e=$(echo "$totals" | sed 's/.* error:\([0-9]*\).*/\1/')
+	pass=$((pass + p))
+	fail=$((fail + f + s + e))
+	if [ "$3" -ne 0 ] && [ $((f + s + e)) -eq 0 ]; then
+		report "not ok" "$1" "exit status $3"
+	fi
+}

@@ -13,26 +13,16 @@ STAMP=$SRC/.famfs-imported
 
 APT=$FAMFS_CACHE/apt
 DEB=$FAMFS_CACHE/dl/${KPKG}_${KPKG_VERSION//:/%3a}_all.deb
-mkdir -p "$APT"/{lists/partial,archives/partial,etc/preferences.d,etc/apt.conf.d} "$FAMFS_CACHE/dl"
+mkdir -p "$FAMFS_CACHE/dl"
 
 deb_ok() { [ -f "$DEB" ] && echo "$KPKG_SHA256  $DEB" | sha256sum -c --quiet - 2>/dev/null; }
 
 if ! deb_ok; then
-	uri=$( (cat /etc/apt/sources.list /etc/apt/sources.list.d/*.sources \
-		/etc/apt/sources.list.d/*.list 2>/dev/null || true) |
-		grep -oE '^(URIs:|deb) +[a-z]+://[^ ]+/debian/?( |$)' | head -n1 | awk '{print $2}')
-	[ -n "$uri" ] || die "no Debian archive URI found in the machine's apt sources"
-	keyring=/usr/share/keyrings/debian-archive-keyring.gpg
-	printf 'deb [signed-by=%s] %s trixie-backports main\n' "$keyring" "$uri" > "$APT/etc/sources.list"
-	opts=(-o Dir::Etc::SourceList="$APT/etc/sources.list" -o Dir::Etc::SourceParts=/dev/null
-	      -o Dir::Etc::Preferences=/dev/null -o Dir::Etc::PreferencesParts="$APT/etc/preferences.d"
-	      -o Dir::State="$APT" -o Dir::State::Lists="$APT/lists" -o Dir::State::status=/dev/null
-	      -o Dir::Cache="$APT" -o Dir::Cache::Archives="$APT/archives"
-	      -o APT::Architecture=amd64 -o APT::Sandbox::User=root -o Debug::NoLocking=1)
+	private_apt "$APT" trixie-backports
 	log "fetching $KPKG=$KPKG_VERSION"
 	# stdout carries only the source path: apt's progress goes to stderr.
-	apt-get "${opts[@]}" update -qq >&2 || die "private apt update for trixie-backports failed"
-	(cd "$FAMFS_CACHE/dl" && apt-get "${opts[@]}" download "$KPKG=$KPKG_VERSION") >&2 \
+	apt-get "${APT_OPTS[@]}" update -qq >&2 || die "private apt update for trixie-backports failed"
+	(cd "$FAMFS_CACHE/dl" && apt-get "${APT_OPTS[@]}" download "$KPKG=$KPKG_VERSION") >&2 \
 		|| die "apt-get download $KPKG=$KPKG_VERSION failed"
 	deb_ok || die "sha256 mismatch for $DEB (want $KPKG_SHA256)"
 fi

@@ -33,7 +33,7 @@ fi
 
 APT=$FAMFS_CACHE/apt-bookworm-backports
 DL=$FAMFS_CACHE/dl
-mkdir -p "$APT"/{lists/partial,archives/partial,etc/preferences.d} "$DL"
+mkdir -p "$DL"
 
 deb_path() { # deb_path PACKAGE VERSION ARCH: the file apt-get download writes
 	local v=${2//:/%3a}
@@ -48,20 +48,10 @@ for d in "${QEMU_DEBS[@]}"; do
 done
 
 if [ ${#need[@]} -gt 0 ]; then
-	uri=$( (cat /etc/apt/sources.list /etc/apt/sources.list.d/*.sources \
-		/etc/apt/sources.list.d/*.list 2>/dev/null || true) |
-		grep -oE '^(URIs:|deb) +[a-z]+://[^ ]+/debian/?( |$)' | head -n1 | awk '{print $2}')
-	[ -n "$uri" ] || die "no Debian archive URI found in the machine's apt sources"
-	keyring=/usr/share/keyrings/debian-archive-keyring.gpg
-	printf 'deb [signed-by=%s] %s bookworm-backports main\n' "$keyring" "$uri" > "$APT/etc/sources.list"
-	opts=(-o Dir::Etc::SourceList="$APT/etc/sources.list" -o Dir::Etc::SourceParts=/dev/null
-	      -o Dir::Etc::Preferences=/dev/null -o Dir::Etc::PreferencesParts="$APT/etc/preferences.d"
-	      -o Dir::State="$APT" -o Dir::State::Lists="$APT/lists" -o Dir::State::status=/dev/null
-	      -o Dir::Cache="$APT" -o Dir::Cache::Archives="$APT/archives"
-	      -o APT::Architecture=amd64 -o APT::Sandbox::User=root -o Debug::NoLocking=1)
+	private_apt "$APT" bookworm-backports
 	log "fetching ${need[*]}"
-	apt-get "${opts[@]}" update -qq >&2 || die "private apt update for bookworm-backports failed"
-	(cd "$DL" && apt-get "${opts[@]}" download "${need[@]}") >&2 ||
+	apt-get "${APT_OPTS[@]}" update -qq >&2 || die "private apt update for bookworm-backports failed"
+	(cd "$DL" && apt-get "${APT_OPTS[@]}" download "${need[@]}") >&2 ||
 		die "apt-get download ${need[*]} failed"
 	for d in "${QEMU_DEBS[@]}"; do
 		read -r p v a s <<< "$d"

@@ -54,3 +54,24 @@ kernel_key() {
 		echo "$KERNEL_FLAVOR"
 	} | sha256sum | cut -c1-16
 }
+
+# A private apt configuration for one suite of the machine's Debian archive, under DIR: own
+# sources list, state and cache, so that `apt-get "${APT_OPTS[@]}" update|download` leaves the
+# machine's apt state alone.  Usage: private_apt DIR SUITE; sets APT_OPTS.
+private_apt() {
+	local dir=$1 suite=$2 uri
+	mkdir -p "$dir"/{lists/partial,archives/partial,etc/preferences.d}
+	uri=$( (cat /etc/apt/sources.list /etc/apt/sources.list.d/*.sources \
+		/etc/apt/sources.list.d/*.list 2>/dev/null || true) |
+		grep -oE '^(URIs:|deb) +[a-z]+://[^ ]+/debian/?( |$)' | head -n1 | awk '{print $2}')
+	[ -n "$uri" ] || die "no Debian archive URI found in the machine's apt sources"
+	printf 'deb [signed-by=%s] %s %s main\n' /usr/share/keyrings/debian-archive-keyring.gpg \
+		"$uri" "$suite" > "$dir/etc/sources.list"
+	APT_OPTS=(-o Dir::Etc::SourceList="$dir/etc/sources.list" -o Dir::Etc::SourceParts=/dev/null
+		  -o Dir::Etc::Preferences=/dev/null
+		  -o Dir::Etc::PreferencesParts="$dir/etc/preferences.d"
+		  -o Dir::State="$dir" -o Dir::State::Lists="$dir/lists"
+		  -o Dir::State::status=/dev/null -o Dir::Cache="$dir"
+		  -o Dir::Cache::Archives="$dir/archives" -o APT::Architecture=amd64
+		  -o APT::Sandbox::User=root -o Debug::NoLocking=1)
+}

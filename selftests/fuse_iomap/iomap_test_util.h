@@ -112,18 +112,26 @@ static inline int provider_loaded(void)
 	return !access("/sys/module/" PROVIDER_MOD, F_OK);
 }
 
-static inline int provider_load(void)
+/* Load the module file @ko unless module @name is loaded: 0 or -errno. */
+static inline int module_load(const char *ko, const char *name)
 {
+	char sys[PATH_MAX];
 	int fd, ret;
 
-	if (provider_loaded())
+	snprintf(sys, sizeof(sys), "/sys/module/%s", name);
+	if (!access(sys, F_OK))
 		return 0;
-	fd = open(PROVIDER_KO, O_RDONLY | O_CLOEXEC);
+	fd = open(ko, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
 	ret = syscall(SYS_finit_module, fd, "", 0);
 	close(fd);
 	return ret ? -errno : 0;
+}
+
+static inline int provider_load(void)
+{
+	return module_load(PROVIDER_KO, PROVIDER_MOD);
 }
 
 static inline int provider_unload(void)

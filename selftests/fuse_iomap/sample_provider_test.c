@@ -58,20 +58,6 @@ static struct linear_map lmap(uint32_t dev, uint32_t flags, uint64_t off,
 	return m;
 }
 
-static int sample_load(void)
-{
-	int fd, ret;
-
-	if (!access("/sys/module/" SAMPLE_MOD, F_OK))
-		return 0;
-	fd = open(SAMPLE_KO, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	ret = syscall(SYS_finit_module, fd, "", 0);
-	close(fd);
-	return ret ? -errno : 0;
-}
-
 FIXTURE(sample)
 {
 	struct srv srv;
@@ -81,7 +67,7 @@ FIXTURE_SETUP(sample)
 {
 	srv_init(&self->srv, DAX_DEV);
 	ASSERT_EQ(0U, getuid());
-	ASSERT_EQ(0, sample_load()) {
+	ASSERT_EQ(0, module_load(SAMPLE_KO, SAMPLE_MOD)) {
 		TH_LOG("cannot load %s", SAMPLE_KO);
 	}
 	ASSERT_EQ(0, provider_load());
