@@ -23,6 +23,7 @@
 #include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 #include "kselftest_harness.h"
@@ -31,6 +32,7 @@
 
 #define DAX_DEV		"/dev/dax0.0"
 #define NFILES		16
+#define NFILL		4096		/* plain files: a dcache worth shrinking */
 #define FSIZE		(2 * SZ_1M)
 #define BASE_MIB	700		/* file i at BASE_MIB + 2 * i */
 #define MOVE_A		740		/* the moving file's two places */
@@ -38,12 +40,12 @@
 #define MSIZE		(4 * SZ_1M)
 #define PRESSURE	"/proc/sys/vm/vfs_cache_pressure"
 
-static char names[NFILES][8];
+static char names[NFILES + NFILL][8];
 
 FIXTURE(press)
 {
 	struct srv srv;
-	struct srv_file f[NFILES];
+	struct srv_file f[NFILES + NFILL];
 	uint32_t seed;
 	char pressure[32];
 };
@@ -59,6 +61,10 @@ FIXTURE_SETUP(press)
 		self->f[i] = (struct srv_file){ .name = names[i],
 						.size = FSIZE,
 						.base_mib = BASE_MIB + 2 * i };
+	}
+	for (i = NFILES; i < NFILES + NFILL; i++) {
+		snprintf(names[i], sizeof(names[i]), "z%d", i);
+		self->f[i] = (struct srv_file){ .name = names[i], .plain = 1 };
 	}
 	self->srv.files = self->f;
 	self->srv.nfiles = NFILES;
@@ -198,6 +204,9 @@ static void hog(_Atomic int *stop)
  * With vm.vfs_cache_pressure high, a memory hog makes reclaim evict the
  * unused inodes; every file's map is then fetched again on its next open,
  * with one GETMAP for an evicted inode and none for one that survived.
+ * Reclaim scans a small cache only when it gets desperate, so 4096 plain
+ * files are looked up after the mapped ones: the mapped ones are the oldest
+ * entries of a cache that the first reclaim pass already scans.
  */
 TEST_F_TIMEOUT(press, memory_hog_evicts, 300)
 {
@@ -219,6 +228,14 @@ TEST_F_TIMEOUT(press, memory_hog_evicts, 300)
 		close(fd);
 	}
 	EXPECT_EQ(NFILES, getmaps(&self->srv));
+	self->srv.nfiles = NFILES + NFILL;
+	for (i = NFILES; i < NFILES + NFILL; i++) {
+		char path[PATH_MAX];
+		struct stat st;
+
+		srv_path(&self->srv, names[i], path, sizeof(path));
+		ASSERT_EQ(0, stat(path, &st));
+	}
 	forgets = srv_forgets(&self->srv);
 
 	pid = fork();
