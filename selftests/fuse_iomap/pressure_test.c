@@ -175,28 +175,50 @@ static long meminfo(const char *key)
 	return v;
 }
 
+/* What the hog saw and did, for the log. */
+struct hog_info {
+	_Atomic int stop;
+	long free0, min, low, mib;
+};
+
 /*
- * Allocate anonymous memory until free memory is between the min and low
- * watermarks (kswapd reclaims, nothing is killed) or *@stop is set; hold it
- * until *@stop, at most 20 s.  Runs in a child the OOM killer picks first.
+ * Allocate anonymous memory, 1 MiB at a time, until free memory is below the
+ * low watermark (every allocation wakes kswapd), and if nothing was evicted
+ * after 3 s, down to 2 MiB above the min watermark (nothing is ever killed);
+ * hold it until told to stop, at most 15 s more.  Runs in a child the OOM
+ * killer would pick first.
  */
-static void hog(_Atomic int *stop)
+static void hog(struct hog_info *h)
 {
-	long min, low, chunk = 4 * SZ_1M, i;
+	long chunk = SZ_1M, target, free, held = 0;
+	int phase = 0;
 	char *p;
 
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	write_str("/proc/self/oom_score_adj", "1000");
-	watermarks(&min, &low);
-	while (!*stop && meminfo("MemFree") > (min + low) / 2 + chunk) {
-		p = mmap(NULL, chunk, PROT_READ | PROT_WRITE,
-			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-		if (p == MAP_FAILED)
+	watermarks(&h->min, &h->low);
+	h->free0 = meminfo("MemFree");
+	while (!h->stop) {
+		free = meminfo("MemFree");
+		target = phase ? h->min + 2 * chunk : h->low - chunk;
+		if (free > target && free > h->min + 2 * chunk) {
+			p = mmap(NULL, chunk, PROT_READ | PROT_WRITE,
+				 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+			if (p == MAP_FAILED)
+				break;
+			memset(p, 0x5a, chunk);
+			h->mib++;
+			continue;
+		}
+		usleep(100 * 1000);
+		held += 100;
+		if (!phase && held >= 3000) {
+			phase = 1;
+			held = 0;
+		} else if (phase && held >= 15000) {
 			break;
-		memset(p, 0x5a, chunk);
+		}
 	}
-	for (i = 0; i < 20000 && !*stop; i++)
-		usleep(1000);
 	_exit(0);
 }
 
@@ -210,15 +232,15 @@ static void hog(_Atomic int *stop)
  */
 TEST_F_TIMEOUT(press, memory_hog_evicts, 300)
 {
-	_Atomic int *stop;
+	struct hog_info *h;
 	long forgets, before, got, total = 0;
 	int i, fd, status;
 	pid_t pid;
 
-	stop = mmap(NULL, sizeof(*stop), PROT_READ | PROT_WRITE,
-		    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	ASSERT_NE(MAP_FAILED, stop);
-	*stop = 0;
+	h = mmap(NULL, sizeof(*h), PROT_READ | PROT_WRITE,
+		 MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, h);
+	memset(h, 0, sizeof(*h));
 	ASSERT_EQ(0, write_str(PRESSURE, "10000"));
 	ASSERT_EQ(0, srv_mount(&self->srv));
 	for (i = 0; i < NFILES; i++) {
@@ -241,13 +263,15 @@ TEST_F_TIMEOUT(press, memory_hog_evicts, 300)
 	pid = fork();
 	ASSERT_GE(pid, 0);
 	if (!pid)
-		hog(stop);
-	/* Until an inode is evicted, or the hog gives up (20 s at most). */
+		hog(h);
+	/* Until an inode is evicted, or the hog gives up (18 s at most). */
 	while (srv_forgets(&self->srv) == forgets &&
 	       waitpid(pid, &status, WNOHANG) == 0)
 		usleep(10 * 1000);
-	*stop = 1;
+	h->stop = 1;
 	waitpid(pid, &status, 0);
+	TH_LOG("MemFree %ld MiB, watermarks min %ld low %ld MiB; hog took %ld MiB",
+	       h->free0 >> 20, h->min >> 20, h->low >> 20, h->mib);
 	EXPECT_TRUE(WIFEXITED(status)) {
 		TH_LOG("the hog was killed: status %#x", status);
 	}
@@ -268,7 +292,7 @@ TEST_F_TIMEOUT(press, memory_hog_evicts, 300)
 	}
 	TH_LOG("%ld maps fetched again", total);
 	EXPECT_LE(1, total);
-	munmap(stop, sizeof(*stop));
+	munmap(h, sizeof(*h));
 }
 
 /* Write the pattern of device offsets [dev, dev + len) through @fd. */
