@@ -36,10 +36,22 @@ for line in $(grep -o '# [a-z0-9_]*: pass:[0-9]* fail:[0-9]* skip:[0-9]*' /tmp/d
 	fail=$((fail + f + s))
 done
 
+# The kernel flavor (famfs.flavor= on the command line): programs named *_debug_test need what
+# only the debug kernel has (fault injection) and run on it alone.
+flavor=base
+for arg in $(cat /proc/cmdline); do
+	case "$arg" in
+	famfs.flavor=*) flavor=${arg#famfs.flavor=} ;;
+	esac
+done
+
 for t in /famfs/tests/* /famfs/famfs_e2e.sh; do
 	[ -x "$t" ] || continue
 	# FAMFS_ONLY (GUEST_ONLY on the host): only the tests named, comma separated.
 	case ",${FAMFS_ONLY:-$(basename "$t")}," in *",$(basename "$t"),"*) ;; *) continue ;; esac
+	case "$t" in
+	*_debug_test) [ "$flavor" = debug ] || continue ;;
+	esac
 	echo "# running $(basename "$t")"
 	"$t" > /tmp/test.out 2>&1
 	rc=$?

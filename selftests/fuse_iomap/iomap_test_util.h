@@ -345,4 +345,101 @@ static inline int count_str(const char *hay, const char *needle)
 	return n;
 }
 
+/* Read a whole small file (sysfs, procfs) into @buf; 0 or -errno. */
+static inline int read_str(const char *path, char *buf, size_t len)
+{
+	int fd = open(path, O_RDONLY);
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, len - 1);
+	close(fd);
+	if (n < 0)
+		return -errno;
+	buf[n] = '\0';
+	buf[strcspn(buf, "\n")] = '\0';
+	return 0;
+}
+
+/* The number in a sysfs or procfs file, or -1. */
+static inline long read_long(const char *path)
+{
+	char buf[64];
+
+	return read_str(path, buf, sizeof(buf)) ? -1 : strtol(buf, NULL, 0);
+}
+
+/* Evict every unused dentry and inode: their maps are freed. */
+static inline int drop_caches(void)
+{
+	sync();
+	return write_str("/proc/sys/vm/drop_caches", "2");
+}
+
+/* FORGET requests the server received: one per evicted inode at least. */
+static inline long srv_forgets(struct srv *s)
+{
+	return srv_count(s, FUSE_FORGET) + srv_count(s, FUSE_BATCH_FORGET);
+}
+
+/*
+ * Evict the unused inodes of @s (their maps are freed) and wait for a
+ * FORGET; 0 once one came.  A dentry used since the last reclaim pass only
+ * loses its "referenced" mark in a pass, so drop_caches is repeated (at most
+ * 50 times, 100 ms apart).
+ */
+static inline int srv_evict(struct srv *s)
+{
+	long forgets = srv_forgets(s);
+	int i, j;
+
+	for (i = 0; i < 50; i++) {
+		if (drop_caches())
+			return -1;
+		for (j = 0; j < 100 && srv_forgets(s) == forgets; j++)
+			usleep(1000);
+		if (srv_forgets(s) > forgets)
+			return 0;
+	}
+	return -1;
+}
+
+/*
+ * Read [off, off + len) of @fd: -1 if every byte equals the pattern, the
+ * offset (from @off) of the first that differs, or -2 if the read failed.
+ */
+static inline long check_pread(int fd, uint32_t seed, uint64_t off,
+			       size_t len)
+{
+	unsigned char buf[64 * 1024];
+	size_t done, n;
+	long bad;
+
+	for (done = 0; done < len; done += n) {
+		n = len - done < sizeof(buf) ? len - done : sizeof(buf);
+		if (pread(fd, buf, n, off + done) != (ssize_t)n)
+			return -2;
+		bad = mismatch(buf, n, seed, off + done);
+		if (bad >= 0)
+			return done + bad;
+	}
+	return -1;
+}
+
+/* Write the pattern to [off, off + len) of @fd; 0 or -1. */
+static inline int fill_pwrite(int fd, uint32_t seed, uint64_t off, size_t len)
+{
+	unsigned char buf[64 * 1024];
+	size_t done, n;
+
+	for (done = 0; done < len; done += n) {
+		n = len - done < sizeof(buf) ? len - done : sizeof(buf);
+		fill(buf, n, seed, off + done);
+		if (pwrite(fd, buf, n, off + done) != (ssize_t)n)
+			return -1;
+	}
+	return 0;
+}
+
 #endif /* IOMAP_TEST_UTIL_H */

@@ -346,9 +346,12 @@ TEST_F(memfail, poison_one_range_then_remount)
 	EXPECT_EQ(0, count_str(self->log, "Oops"));
 	EXPECT_EQ(0, count_str(self->log, "Call Trace"));
 
-	/* Only the poisoned page failed. */
+	/* Only the poisoned page failed, for reads and writes. */
 	errno = 0;
 	EXPECT_EQ(-1, pread(self->fd, buf, SZ_4K, POISON));
+	EXPECT_EQ(EHWPOISON, errno);
+	errno = 0;
+	EXPECT_EQ(-1, pwrite(self->fd, buf, SZ_4K, POISON));
 	EXPECT_EQ(EHWPOISON, errno);
 	/* A read into the page stops short at it. */
 	EXPECT_EQ((ssize_t)SZ_4K - 1,
@@ -491,6 +494,312 @@ TEST_F(memfail, unbind_while_mapped)
 	ASSERT_GE(self->fd, 0);
 	EXPECT_EQ((ssize_t)SZ_4K, pread(self->fd, buf, SZ_4K, OTHER));
 	EXPECT_EQ(0, memcmp(buf, want, SZ_4K));
+}
+
+/*
+ * The hwpoison injector (debugfs corrupt-pfn, memory_failure() without
+ * MF_ACTION_REQUIRED) on one page of one file: no process that maps it asked
+ * for early kill, so none is signalled; a touch through a new mapping raises
+ * SIGBUS (BUS_MCEERR_AR) at the page's address, reads and
+ * writes of it fail with EHWPOISON, the rest of the file (also in the same
+ * 2 MiB, now mapped with PTEs) and another file of the device keep working,
+ * and the device unmounts and mounts again.  /dev/dax1.0 at 456 MiB (the
+ * poisoned file) and 464 MiB, which no other test uses.
+ */
+#define INJ_FILE	"q"
+#define INJ_BASE	456
+#define INJ_PAGE	(16 * SZ_4K)	/* file offset of the poisoned page */
+#define OK_FILE		"o"
+#define OK_BASE		464
+#define CORRUPT_PFN	"/sys/kernel/debug/hwpoison/corrupt-pfn"
+
+static const struct srv_file inj_files[] = {
+	{ .name = INJ_FILE, .size = 4 * SZ_1M, .base_mib = INJ_BASE },
+	{ .name = OK_FILE, .size = 4 * SZ_1M, .base_mib = OK_BASE },
+};
+
+/* The PFN mapped at @addr of this process, or 0. */
+static uint64_t pfn_of(void *addr)
+{
+	uint64_t e = 0;
+	int fd = open("/proc/self/pagemap", O_RDONLY);
+
+	if (fd < 0)
+		return 0;
+	if (pread(fd, &e, 8, (uintptr_t)addr / SZ_4K * 8) != 8)
+		e = 0;
+	close(fd);
+	return e >> 63 ? e & ((1ULL << 55) - 1) : 0;
+}
+
+/*
+ * A child maps all 4 MiB of @fd, checks the page at @good, then touches
+ * @bad (unless it is -1): exits CHILD_SIGNALLED on SIGBUS (siginfo in @rep),
+ * 0 if nothing happened, 1 if the good page was wrong.
+ */
+static int map_touch_child(int fd, uint32_t seed, uint64_t good, long bad,
+			   struct report *rep)
+{
+	pid_t pid = fork();
+	unsigned char *p;
+
+	if (!pid) {
+		catch_sigbus(rep);
+		p = mmap(NULL, 4 * SZ_1M, PROT_READ | PROT_WRITE, MAP_SHARED,
+			 fd, 0);
+		if (p == MAP_FAILED)
+			_exit(2);
+		rep->page = p + bad;
+		if (mismatch(p + good, SZ_4K, seed, good) >= 0)
+			_exit(1);
+		rep->ready = 1;
+		if (bad >= 0)
+			(void)*(volatile unsigned char *)(p + bad);
+		_exit(0);
+	}
+	return pid < 0 ? -1 : wait_child(pid);
+}
+
+TEST_F(memfail, injector_poisons_one_page)
+{
+	struct report *rep = self->rep;
+	unsigned char buf[SZ_4K], *win;
+	char expect[128], val[32], c = 0;
+	int fq, fo, status, ready[2], go[2];
+	uint64_t pfn;
+	pid_t pid;
+
+	ASSERT_EQ(0, access(CORRUPT_PFN, W_OK)) {
+		TH_LOG("no hwpoison injector (CONFIG_HWPOISON_INJECT)");
+	}
+	self->srv.files = inj_files;
+	self->srv.nfiles = 2;
+	ASSERT_EQ(0, srv_mount(&self->srv));
+	fq = srv_open_file(&self->srv, INJ_FILE, O_RDWR);
+	ASSERT_GE(fq, 0);
+	self->fd = fq;
+	fo = srv_open_file(&self->srv, OK_FILE, O_RDWR);
+	ASSERT_GE(fo, 0);
+	ASSERT_EQ(0, fill_pwrite(fq, self->seed, 0, 4 * SZ_1M));
+	ASSERT_EQ(0, fill_pwrite(fo, self->seed + 1, 0, 4 * SZ_1M));
+
+	/*
+	 * The page's PFN, from a mapping of it.  The injecting process must not
+	 * map it: memory_failure() signals the current process if it does.
+	 */
+	win = mmap(NULL, WINDOW, PROT_READ, MAP_SHARED, fq, 0);
+	ASSERT_NE(MAP_FAILED, win);
+	touch_read(win, WINDOW);
+	pfn = pfn_of(win + INJ_PAGE);
+	munmap(win, WINDOW);
+	/* Never poison anything but that page of the device. */
+	ASSERT_EQ(0, read_str("/sys/bus/dax/devices/" DAX_NAME "/resource",
+			      val, sizeof(val)));
+	ASSERT_EQ(strtoull(val, NULL, 16) + INJ_BASE * SZ_1M + INJ_PAGE,
+		  pfn * SZ_4K) {
+		TH_LOG("PFN %#llx is not the page at %s + %d MiB + %lu",
+		       (unsigned long long)pfn, val, INJ_BASE, INJ_PAGE);
+	}
+
+	/* A process that maps it, without early kill, waits. */
+	ASSERT_EQ(0, pipe(ready));
+	ASSERT_EQ(0, pipe(go));
+	pid = fork();
+	ASSERT_GE(pid, 0);
+	if (!pid) {
+		catch_sigbus(&rep[4]);
+		win = mmap(NULL, WINDOW, PROT_READ, MAP_SHARED, fq, 0);
+		if (win == MAP_FAILED)
+			_exit(2);
+		touch_read(win, WINDOW);
+		if (scan_bytes(win, WINDOW, PAGE_IS_PRESENT) != (long)WINDOW ||
+		    write(ready[1], &c, 1) != 1 || read(go[0], &c, 1) != 1)
+			_exit(3);
+		/*
+		 * Not signalled.  memory_failure() unmaps the page only if it
+		 * signals a process (an early-kill one, or the caller): here
+		 * it stays mapped until it is touched (on real hardware, the
+		 * machine check of that touch signals the toucher).
+		 */
+		_exit(scan_bytes(win + INJ_PAGE, SZ_4K, PAGE_IS_PRESENT) ? 4 :
+		      0);
+	}
+	ASSERT_EQ(1, read(ready[0], &c, 1));
+
+	self->kmsg = kmsg_open();
+	ASSERT_GE(self->kmsg, 0);
+	snprintf(val, sizeof(val), "%#llx", (unsigned long long)pfn);
+	ASSERT_EQ(0, write_str(CORRUPT_PFN, val)) {
+		TH_LOG("corrupt-pfn %s: %s", val, strerror(errno));
+	}
+	ASSERT_EQ(1, write(go[1], &c, 1));
+	status = wait_child(pid);
+	EXPECT_TRUE(WIFEXITED(status) &&
+		    (!WEXITSTATUS(status) || WEXITSTATUS(status) == 4)) {
+		TH_LOG("mapping process: status %#x, signal %d code %d",
+		       status, rep[4].sig, rep[4].code);
+	}
+	TH_LOG("the late-kill mapper's page is %s",
+	       WIFEXITED(status) && WEXITSTATUS(status) == 4 ?
+	       "still mapped" : "unmapped");
+
+	kmsg_read(self->kmsg, self->log, KMSG_MAX);
+	log_excerpt(_metadata, self->log);
+	snprintf(expect, sizeof(expect), FAILURE_MSG "0x%lx+0x%lx",
+		 INJ_BASE * SZ_1M + INJ_PAGE, SZ_4K);
+	EXPECT_EQ(1, count_str(self->log, expect)) {
+		TH_LOG("expected once in the kernel log: \"%s\"", expect);
+	}
+
+	/* Touching it: SIGBUS at the page's address. */
+	status = map_touch_child(fq, self->seed, SZ_1M, INJ_PAGE, &rep[0]);
+	EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == CHILD_SIGNALLED) {
+		TH_LOG("child touching the poison: status %#x", status);
+	}
+	EXPECT_TRUE(rep[0].ready);
+	EXPECT_EQ(SIGBUS, rep[0].sig);
+	EXPECT_EQ(BUS_MCEERR_AR, rep[0].code);
+	EXPECT_EQ(rep[0].page, rep[0].addr);
+	EXPECT_EQ(12, rep[0].lsb);
+
+	/* read(2) and write(2) of it fail; around it they work. */
+	errno = 0;
+	EXPECT_EQ(-1, pread(fq, buf, SZ_4K, INJ_PAGE));
+	EXPECT_EQ(EHWPOISON, errno);
+	errno = 0;
+	EXPECT_EQ(-1, pwrite(fq, buf, SZ_4K, INJ_PAGE));
+	EXPECT_EQ(EHWPOISON, errno);
+	EXPECT_EQ(-1, check_pread(fq, self->seed, 0, INJ_PAGE));
+	EXPECT_EQ(-1, check_pread(fq, self->seed, INJ_PAGE + SZ_4K,
+				  4 * SZ_1M - INJ_PAGE - SZ_4K));
+	EXPECT_EQ(0, fill_pwrite(fq, self->seed, INJ_PAGE + SZ_4K, SZ_4K));
+
+	/* Mapped again: the healthy pages work, the other file entirely. */
+	status = map_touch_child(fq, self->seed, SZ_1M, -1, &rep[1]);
+	EXPECT_EQ(0, status);
+	status = map_touch_child(fq, self->seed, INJ_PAGE - SZ_4K, -1,
+				&rep[2]);
+	EXPECT_EQ(0, status);
+	status = map_touch_child(fo, self->seed + 1, INJ_PAGE, -1, &rep[3]);
+	EXPECT_EQ(0, status);
+	EXPECT_EQ(-1, check_pread(fo, self->seed + 1, 0, 4 * SZ_1M));
+	EXPECT_EQ(0, fill_pwrite(fo, self->seed + 1, 0, 4 * SZ_1M));
+
+	/* Unmount (not lazily) and mount again: the data is there. */
+	close(fo);
+	close_umount(_metadata, &self->fd, &self->srv);
+	srv_stop(&self->srv);
+	self->srv2.files = inj_files;
+	self->srv2.nfiles = 2;
+	ASSERT_EQ(0, srv_mount(&self->srv2));
+	fo = srv_open_file(&self->srv2, OK_FILE, O_RDWR);
+	ASSERT_GE(fo, 0);
+	EXPECT_EQ(-1, check_pread(fo, self->seed + 1, 0, 4 * SZ_1M));
+	close(fo);
+	self->fd = srv_open_file(&self->srv2, INJ_FILE, O_RDWR);
+	ASSERT_GE(self->fd, 0);
+	EXPECT_EQ(-1, check_pread(self->fd, self->seed, SZ_1M, SZ_1M));
+	close_umount(_metadata, &self->fd, &self->srv2);
+
+	kmsg_read(self->kmsg, self->log, KMSG_MAX);
+	log_excerpt(_metadata, self->log);
+	EXPECT_EQ(0, count_str(self->log, "WARNING"));
+	EXPECT_EQ(0, count_str(self->log, "BUG:"));
+	EXPECT_EQ(0, count_str(self->log, "Call Trace"));
+}
+
+/*
+ * Unbinding the device while two files are mapped by two processes, one
+ * whole (PMD) and one in a window (PTE): afterwards no page of the device
+ * is mapped in either process.  /dev/dax1.0 at 472 and 480 MiB.
+ */
+static const struct srv_file unbind_files[] = {
+	{ .name = "u", .size = 4 * SZ_1M, .base_mib = 472 },
+	{ .name = "v", .size = 4 * SZ_1M, .base_mib = 480 },
+};
+
+TEST_F(memfail, unbind_while_pmd_mapped)
+{
+	unsigned char *mu, *mv, c = 0;
+	int fu, fv, status, go[2], done[2];
+	pid_t pid;
+
+	self->srv.files = unbind_files;
+	self->srv.nfiles = 2;
+	ASSERT_EQ(0, srv_mount(&self->srv));
+	fu = srv_open_file(&self->srv, "u", O_RDWR);
+	ASSERT_GE(fu, 0);
+	self->fd = fu;
+	fv = srv_open_file(&self->srv, "v", O_RDWR);
+	ASSERT_GE(fv, 0);
+	ASSERT_EQ(0, fill_pwrite(fu, self->seed, 0, 4 * SZ_1M));
+	ASSERT_EQ(0, fill_pwrite(fv, self->seed + 1, 0, 4 * SZ_1M));
+	mu = mmap(NULL, 4 * SZ_1M, PROT_READ | PROT_WRITE, MAP_SHARED, fu, 0);
+	ASSERT_NE(MAP_FAILED, mu);
+	mv = mmap(NULL, WINDOW, PROT_READ | PROT_WRITE, MAP_SHARED, fv,
+		  SZ_4K);
+	ASSERT_NE(MAP_FAILED, mv);
+	EXPECT_EQ(-1, mismatch(mu, 4 * SZ_1M, self->seed, 0));
+	EXPECT_EQ(-1, mismatch(mv, WINDOW, self->seed + 1, SZ_4K));
+	EXPECT_EQ((long)(4 * SZ_1M),
+		  scan_bytes(mu, 4 * SZ_1M, PAGE_IS_HUGE | PAGE_IS_PRESENT));
+	EXPECT_EQ((long)WINDOW, scan_bytes(mv, WINDOW, PAGE_IS_PRESENT));
+
+	/* A second process maps both too, and checks after the unbind. */
+	ASSERT_EQ(0, pipe(go));
+	ASSERT_EQ(0, pipe(done));
+	pid = fork();
+	ASSERT_GE(pid, 0);
+	if (!pid) {
+		touch(mu, 4 * SZ_1M);
+		touch(mv, WINDOW);
+		if (scan_bytes(mu, 4 * SZ_1M, PAGE_IS_PRESENT) != (long)(4 * SZ_1M) ||
+		    scan_bytes(mv, WINDOW, PAGE_IS_PRESENT) != (long)WINDOW)
+			_exit(1);
+		if (write(done[1], &c, 1) != 1 || read(go[0], &c, 1) != 1)
+			_exit(2);
+		_exit(scan_bytes(mu, 4 * SZ_1M, PAGE_IS_PRESENT) ||
+		      scan_bytes(mv, WINDOW, PAGE_IS_PRESENT) ? 3 : 0);
+	}
+	ASSERT_EQ(1, read(done[0], &c, 1));
+
+	self->kmsg = kmsg_open();
+	ASSERT_GE(self->kmsg, 0);
+	ASSERT_EQ(0, write_str("/sys/bus/dax/drivers/fsdev_dax/unbind",
+			       DAX_NAME));
+	ASSERT_EQ(1, write(go[1], &c, 1));
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_TRUE(WIFEXITED(status) && !WEXITSTATUS(status)) {
+		TH_LOG("second process: status %#x", status);
+	}
+	EXPECT_EQ(0, scan_bytes(mu, 4 * SZ_1M, PAGE_IS_PRESENT));
+	EXPECT_EQ(0, scan_bytes(mv, WINDOW, PAGE_IS_PRESENT));
+	status = touch_in_child(mu + SZ_2M, &self->rep[0]);
+	EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == CHILD_SIGNALLED);
+	status = touch_in_child(mv, &self->rep[1]);
+	EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == CHILD_SIGNALLED);
+	/* The notice is rate limited: earlier tests may have used it up. */
+	kmsg_read(self->kmsg, self->log, KMSG_MAX);
+	log_excerpt(_metadata, self->log);
+	EXPECT_GE(1, count_str(self->log, REMOVE_MSG));
+	EXPECT_EQ(0, count_str(self->log, "WARNING"));
+	EXPECT_EQ(0, count_str(self->log, "BUG:"));
+
+	munmap(mu, 4 * SZ_1M);
+	munmap(mv, WINDOW);
+	close(fv);
+	close_umount(_metadata, &self->fd, &self->srv);
+	srv_stop(&self->srv);
+
+	/* Bound again, the device mounts and kept the data. */
+	ASSERT_EQ(0, dax_bind(DAX_NAME, "fsdev_dax"));
+	self->srv2.files = unbind_files;
+	self->srv2.nfiles = 2;
+	ASSERT_EQ(0, srv_mount(&self->srv2));
+	self->fd = srv_open_file(&self->srv2, "u", O_RDWR);
+	ASSERT_GE(self->fd, 0);
+	EXPECT_EQ(-1, check_pread(self->fd, self->seed, 0, 4 * SZ_1M));
+	close_umount(_metadata, &self->fd, &self->srv2);
 }
 
 TEST_HARNESS_MAIN
