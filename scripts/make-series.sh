@@ -15,6 +15,7 @@ rm -f "$out"/*.patch
 # Numbered, as posted, with a cover letter whose text is kernel/cover-letter.txt (first line:
 # the subject); git fills in the shortlog and diffstat.
 git -C "$KSRC" format-patch -q --no-signature --zero-commit --numbered --cover-letter \
+	--subject-prefix="RFC PATCH" \
 	-o "$out" base..HEAD
 cover=$out/0000-cover-letter.patch
 python3 - "$cover" "$TOP/kernel/cover-letter.txt" <<'PY'
