@@ -280,6 +280,10 @@ mod tests {
         ) -> Result {
             Err(EIO)
         }
+
+        fn ranges(_map: &(), _f: &mut dyn FnMut(usize, u64, u64) -> Result) -> Result {
+            Ok(())
+        }
     }
 
     /// A second provider of the same name is refused; the name is free again once dropped.

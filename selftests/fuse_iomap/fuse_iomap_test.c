@@ -204,10 +204,22 @@ TEST_F(iomap, negotiate)
 /* A server that declines FUSE_IOMAP_DAX gets neither CONFIG nor GETMAP. */
 TEST_F(iomap, declined)
 {
+	char path[PATH_MAX];
+	struct stat st;
+
 	self->srv->no_iomap = 1;
 	ASSERT_EQ(0, srv_mount(self->srv));
 	EXPECT_EQ(1, srv_count(self->srv, FUSE_INIT));
 	EXPECT_EQ(0, srv_count(self->srv, FUSE_IOMAP_DAX_CONFIG));
+	/*
+	 * The server still sets FUSE_ATTR_IOMAP_DAX: without FUSE_IOMAP_DAX
+	 * the bit means nothing, and the file is an ordinary one.
+	 */
+	srv_path(self->srv, FILE_A, path, sizeof(path));
+	EXPECT_EQ(0, stat(path, &st)) {
+		TH_LOG("stat: %s", strerror(errno));
+	}
+	EXPECT_EQ((off_t)FILE_A_SIZE, st.st_size);
 	/* The device was not taken: an iomap mount can have it. */
 	ASSERT_EQ(0, srv_mount(self->srv2));
 	EXPECT_EQ(1, srv_count(self->srv2, FUSE_IOMAP_DAX_CONFIG));
