@@ -186,6 +186,15 @@ static int peek_in_child(const void *map, size_t off)
 	return WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status);
 }
 
+/* Wait, at most 5 s, until the server thread recorded a reply's result. */
+static void wait_reply(_Atomic int *res)
+{
+	int i;
+
+	for (i = 0; i < 500 && *res == -1; i++)
+		usleep(10000);
+}
+
 /*
  * The size probe and the fetch disagree.  The kernel trusts each reply only
  * for what it can check: a probe announcing more than the map that follows
@@ -233,7 +242,9 @@ TEST_F(hostile, getmap_probe_then_other_map)
 
 	/* The fetch sends more than the probe announced. */
 	self->srv->map_mode = MAP_PROBE_SMALLER;
+	self->srv->reply_err = -1;
 	EXPECT_EQ(-E_BAD_REPLY, try_open(self->srv, FILE_B));
+	wait_reply(&self->srv->reply_err);
 	EXPECT_EQ(E_BAD_HEADER, self->srv->reply_err);
 	EXPECT_EQ(6, srv_count(self->srv, FUSE_IOMAP_DAX_GETMAP));
 	/* Nothing was cached: a good reply is asked for and taken. */
@@ -264,6 +275,7 @@ TEST_F(hostile, getmap_header_lies)
 			TH_LOG("map mode %d: %d", bad[i], fd);
 		}
 		/* The write was taken: it is the reply that was wrong. */
+		wait_reply(&self->srv->reply_err);
 		EXPECT_EQ(0, self->srv->reply_err);
 		EXPECT_EQ((long)i + 1, srv_count(self->srv,
 						 FUSE_IOMAP_DAX_GETMAP));
@@ -276,15 +288,6 @@ TEST_F(hostile, getmap_header_lies)
 	if (fd >= 0)
 		close(fd);
 	finish(_metadata, self);
-}
-
-/* Wait, at most 5 s, until the server thread recorded a reply's result. */
-static void wait_reply(_Atomic int *res)
-{
-	int i;
-
-	for (i = 0; i < 500 && *res == -1; i++)
-		usleep(10000);
 }
 
 /*
@@ -481,6 +484,7 @@ TEST_F(hostile, config_answered_twice)
 	self->srv->config_mode = CONFIG_TWICE;
 	self->srv->config_dup_err = -1;
 	ASSERT_EQ(0, srv_mount(self->srv));
+	wait_reply(&self->srv->config_dup_err);
 	EXPECT_EQ(E_NO_REQUEST, self->srv->config_dup_err);
 	EXPECT_EQ(1, srv_count(self->srv, FUSE_IOMAP_DAX_CONFIG));
 	self->fd = try_open(self->srv, FILE_A);
