@@ -67,17 +67,21 @@ for d in "${QEMU_DEBS[@]}"; do
 	read -r p v a s <<< "$d"
 	dpkg-deb -x "$(deb_path "$p" "$v" "$a")" "$DEST.tmp/root"
 done
-bin=$DEST/root/usr/bin/qemu-system-x86_64
-[ -x "$DEST.tmp/root/usr/bin/qemu-system-x86_64" ] || die "no qemu-system-x86_64 in the packages"
-missing=$(ldd "$DEST.tmp/root/usr/bin/qemu-system-x86_64" | awk '/not found/ {print $1}' | tr '\n' ' ')
+# Paths inside the unpacked packages.
+exe=usr/bin/qemu-system-x86_64
+bin=$DEST/root/$exe
+[ -x "$DEST.tmp/root/$exe" ] || die "no qemu-system-x86_64 in the packages"
+missing=$(ldd "$DEST.tmp/root/$exe" | awk '/not found/ {print $1}' | tr '\n' ' ')
 [ -z "$missing" ] || die "QEMU ${QEMU_VERSION#*:} needs libraries this machine lacks: $missing"
 
+fw_seabios=usr/share/seabios
+fw_qemu=usr/share/qemu
 # Firmware: qemu-system-data's /usr/share/qemu (its bios.bin etc. are links into seabios's
 # /usr/share/seabios, resolved inside the unpacked tree by the wrapper's -L order).
 cat > "$DEST.tmp/qemu-system-x86_64" <<EOF
 #!/bin/sh
 # QEMU ${QEMU_VERSION#*:} from bookworm-backports, unpacked by scripts/fetch-qemu.sh.
-exec "$bin" -L "$DEST/root/usr/share/seabios" -L "$DEST/root/usr/share/qemu" "\$@"
+exec "$bin" -L "$DEST/root/${fw_seabios}" -L "$DEST/root/${fw_qemu}" "\$@"
 EOF
 chmod +x "$DEST.tmp/qemu-system-x86_64"
 rm -rf "$DEST"

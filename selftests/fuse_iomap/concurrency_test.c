@@ -670,16 +670,7 @@ static long refcnt(const char *mod)
 
 static int famfs_reload(void)
 {
-	int fd, ret;
-
-	if (!access("/sys/module/" FAMFS_MOD, F_OK))
-		return 0;
-	fd = open(FAMFS_KO, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	ret = syscall(SYS_finit_module, fd, "", 0);
-	close(fd);
-	return ret ? -errno : 0;
+	return module_load(FAMFS_KO, FAMFS_MOD);
 }
 
 /*
