@@ -11,7 +11,7 @@ else
 
 SCRIPTS := $(CURDIR)/scripts
 
-.PHONY: all run check kernel module vm bench clean deps series series-check
+.PHONY: all run check kernel module vm bench profile clean deps series series-check
 
 all: module
 
@@ -46,6 +46,10 @@ series-check: deps
 
 bench: deps
 	@bash $(SCRIPTS)/bench.sh
+
+# Every instruction of one fault of each kind, function by function (Documentation/performance.rst).
+profile: deps
+	@BENCH_PROFILE=1 bash $(SCRIPTS)/bench.sh
 
 clean:
 	@bash -c '. $(SCRIPTS)/lib.sh; kd=$${KDIR:-$$(ls -td "$$FAMFS_CACHE"/kernel/*/build 2>/dev/null | head -n1)}; \

@@ -33,6 +33,10 @@
  *
  * read(2) and write(2) cover the whole file (for plain FUSE a second file,
  * so that the reads find an empty page cache).
+ *
+ * With BENCH_PROFILE=1 (make profile) a run takes, instead, one fault of each
+ * kind at a fixed address (see profile()) for the debugger of
+ * scripts/profile.sh to single-step.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -392,6 +396,62 @@ out:
  * instance with 2 MiB alignment, which refuses 4 KiB faults; @rw: read(2)
  * and write(2) work (not on device-dax); @wr_ok: write(2) works.
  */
+/*
+ * make profile: the debugger attached to the guest (scripts/profile.sh,
+ * bench/profile.py) stops at the page-fault entry when CR2 is one of the
+ * PROF_TRACED addresses and counts every instruction until the return to
+ * user space.  Each fault is the second of its mapping, so that the first,
+ * untraced one has already allocated the page tables, as in a fault pass;
+ * each mapping starts in a 1 GiB region of its own, at a file offset no
+ * earlier fault of the run touched.
+ */
+#define PROF_BASE	0x7e0000000000UL
+#define SZ_1G		(1UL << 30)
+
+static const struct {
+	const char *op;
+	unsigned long traced;	/* PROF_BASE + region * 1 GiB + this */
+	int huge, wr;
+} prof[] = {
+	{ "fault_rd_2m", SZ_2M, 1, 0 },
+	{ "fault_wr_2m", SZ_2M, 1, 1 },
+	{ "fault_rd_4k", SZ_4K, 0, 0 },
+	{ "fault_wr_4k", SZ_4K, 0, 1 },
+};
+
+static void profile(int fd, int huge_only, int small_only)
+{
+	unsigned int i;
+
+	for (i = 0; i < sizeof(prof) / sizeof(prof[0]); i++) {
+		unsigned long base = PROF_BASE + i * SZ_1G;
+		volatile char *p;
+
+		if ((huge_only && !prof[i].huge) || (small_only && prof[i].huge))
+			continue;
+		p = mmap((void *)base, 2 * SZ_2M, PROT_READ | PROT_WRITE,
+			 MAP_SHARED | MAP_FIXED_NOREPLACE, fd, i * 2 * SZ_2M);
+		if (p == MAP_FAILED) {
+			fail("mmap at the profile address");
+			continue;
+		}
+		if (!prof[i].huge && madvise((void *)p, 2 * SZ_2M, MADV_NOHUGEPAGE))
+			fail("madvise(MADV_NOHUGEPAGE)");
+		/* Untraced: page tables, as the first fault of a pass. */
+		if (prof[i].wr)
+			p[0] = 1;
+		else
+			(void)p[0];
+		printf("PROFILE %s %s %#lx\n", sys, prof[i].op, base + prof[i].traced);
+		fflush(stdout);
+		if (prof[i].wr)
+			p[prof[i].traced] = 1;
+		else
+			(void)p[prof[i].traced];
+		munmap((void *)p, 2 * SZ_2M);
+	}
+}
+
 static void measure(int fd, int rwfd, const char *path, size_t len, int fsdax,
 		    int huge_only, int rw, int wr_ok)
 {
@@ -400,6 +460,11 @@ static void measure(int fd, int rwfd, const char *path, size_t len, int fsdax,
 	long r0, r1;
 	int n;
 
+	if (getenv("BENCH_PROFILE")) {
+		/* A device-dax device of 4 KiB alignment maps no PMD. */
+		profile(fd, huge_only, !fsdax && !huge_only);
+		return;
+	}
 	/* PMD faults first, on mapping entries no PTE fault has created. */
 	step("2 MiB faults");
 	result("fault_rd_2m", fault_pass(fd, 0, q, SZ_2M, 1, 0), "ns");
@@ -620,7 +685,7 @@ static int serve(const char *mode, const char *dev0, const char *dev1, size_t le
 	void *b1 = NULL, *b1k = NULL, *b100k = NULL, *bench = NULL;
 	char path[192], rwpath[192];
 	int plain = !strcmp(mode, "fuse"), nf = 0, i, fd, rwfd, ret = 1;
-	int opens = plain || !dev1;
+	int opens = (plain || !dev1) && !getenv("BENCH_PROFILE");
 	/*
 	 * The open-test maps start after "bench" when the device has room, and
 	 * o1k_0 and o100k_0 are then faulted too (4 KiB, one fault per extent);
@@ -740,7 +805,8 @@ static int usage(const char *prog)
 {
 	fprintf(stderr, "usage: %s famfs SYSTEM MIB DAXDEV [DAXDEV2]\n"
 		"       %s file SYSTEM MIB PATH\n"
-		"       %s fuse SYSTEM MIB\n", prog, prog, prog);
+		"       %s fuse SYSTEM MIB\n"
+		"       %s profile-addrs\n", prog, prog, prog, prog);
 	return 2;
 }
 
@@ -750,6 +816,13 @@ int main(int argc, char **argv)
 	int fd, devdax, huge_only = 0;
 	struct stat st;
 
+	if (argc == 2 && !strcmp(argv[1], "profile-addrs")) {
+		unsigned int i;
+
+		for (i = 0; i < sizeof(prof) / sizeof(prof[0]); i++)
+			printf("%#lx\n", PROF_BASE + i * SZ_1G + prof[i].traced);
+		return 0;
+	}
 	if (argc < 4)
 		return usage(argv[0]);
 	sys = argv[2];
@@ -788,7 +861,7 @@ int main(int argc, char **argv)
 			fclose(f);
 		}
 		huge_only = align >= SZ_2M;
-	} else {
+	} else if (!getenv("BENCH_PROFILE")) {
 		open_later(argv[4], "open_later_1");
 	}
 	measure(fd, fd, argv[4], len, !devdax, huge_only, !devdax, 1);

@@ -150,6 +150,8 @@ if [ $host = 0 ]; then
 	dax_setup || exit 1
 fi
 module_load || exit 1
+# make profile names the module's functions from these (bench/profile.py).
+[ -n "${BENCH_PROFILE:-}" ] && grep '\[famfs_iomap\]' /proc/kallsyms
 echo "BENCH-META mib=$MIB rounds=$ROUNDS systems=$(echo $SYSTEMS | tr ' ' ,)"
 r=1
 while [ $r -le "$ROUNDS" ]; do

@@ -22,18 +22,29 @@
 #   DEV2           real hardware: a second device-dax device, for famfs-il
 #   PMEM           real hardware: an fsdax pmem block device for ext4 -o dax (mkfs'd)
 #   BENCH_VERBOSE=1  progress of each step on the console
+#   BENCH_PROFILE=1  make profile: instead of measuring, a debugger attached to QEMU counts
+#                  every instruction of one fault of each kind, function by function
+#                  (bench/profile.py); BENCH_SYSTEMS defaults to famfs devdax2m devdax4k ext4
 #   BENCH_DRY=1    print what would run on real hardware, and stop
 . "$(dirname "$0")/lib.sh"
 
 MIB=${BENCH_MIB:-128}
 ROUNDS=${BENCH_ROUNDS:-5}
 ICOUNT=${BENCH_ICOUNT:-1}
+PROFILE=${BENCH_PROFILE:-0}
+if [ "$PROFILE" = 1 ]; then
+	MIB=16
+	ROUNDS=1
+	BENCH_FMAP=0
+	BENCH_SYSTEMS=${BENCH_SYSTEMS:-famfs devdax2m devdax4k ext4}
+fi
 DEV=${DEV:-}
 DEV2=${DEV2:-}
 PMEM=${PMEM:-}
 [ $((MIB % 16)) = 0 ] && [ "$MIB" -gt 0 ] || die "BENCH_MIB must be a multiple of 16"
 case "$ROUNDS" in ''|*[!0-9]*|0) die "BENCH_ROUNDS must be a positive number" ;; esac
 
+[ "$PROFILE" = 1 ] && [ -n "$DEV" ] && die "BENCH_PROFILE=1 needs the VM (no DEV=)"
 if [ -n "$DEV" ]; then
 	# Real hardware: check the arguments before building anything.
 	[ -n "${KDIR:-}" ] || die "DEV= needs KDIR= (the build tree of the running kernel)"
@@ -90,18 +101,47 @@ else
 		echo "BENCH_ROUNDS=$ROUNDS"
 		[ -z "${BENCH_SYSTEMS:-}" ] || echo "BENCH_SYSTEMS='$BENCH_SYSTEMS'"
 		[ -z "${BENCH_VERBOSE:-}" ] || echo "export BENCH_VERBOSE=$BENCH_VERBOSE"
+		[ "$PROFILE" = 0 ] || echo "export BENCH_PROFILE=1"
 	} > "$envdir/famfs-bench-env"
 	chmod +x "$envdir/famfs-bench-env"
 	if [ "$CLOCK" = icount ]; then
 		log "QEMU TCG with -icount shift=0: the guest's nanoseconds are emulated instructions"
 	fi
+	gdbpid=
+	if [ "$PROFILE" = 1 ]; then
+		# The guest starts stopped; gdb sets its breakpoint, then lets it run, and traces
+		# each fault the guest announces (PROFILE lines) until QEMU exits.
+		command -v gdb >/dev/null || die "make profile needs gdb (scripts/setup-deps.sh)"
+		port=$((20000 + $$ % 20000))
+		log "profile: gdb single-steps one fault of each kind (traces: $OUT)"
+		make -s -C "$TOP/bench" KHDR="$KDIR/usr/include" O="$FAMFS_WORK/bench" ||
+			die "building the benchmark failed"
+		addrs=$("$FAMFS_WORK/bench/dax_bench" profile-addrs)
+		entry=$(nm "$KDIR/vmlinux" | awk '$3 == "asm_exc_page_fault" { print $1 }')
+		[ -n "$entry" ] || die "no asm_exc_page_fault in $KDIR/vmlinux"
+		PROFILE_GDB=tcp:127.0.0.1:$port PROFILE_OUT=$OUT PROFILE_ENTRY=0x$entry \
+			PROFILE_ADDRS="$addrs" gdb -nx -batch -x "$TOP/bench/profile.py" \
+			> "$OUT/gdb.log" 2>&1 &
+		gdbpid=$!
+	fi
 	log "benchmark in one guest boot: $ROUNDS rounds of $MIB MiB (console: $OUT/console.log)"
 	set +e
 	FAMFS_GUEST_BINS=$envdir/famfs-bench-env INITRD=$FAMFS_WORK/initramfs-bench-$KERNEL_FLAVOR.cpio \
 		VM_ICOUNT=$ICOUNT VM_LOG=$OUT/console.log VM_TIMEOUT=${VM_TIMEOUT:-3600} \
-		bash "$TOP/scripts/vm.sh" bench | tee "$RAW"
+		VM_GDB=${gdbpid:+$port} bash "$TOP/scripts/vm.sh" bench | tee "$RAW"
 	rc=${PIPESTATUS[0]}
+	[ -z "$gdbpid" ] || wait "$gdbpid"
 	set -e
+fi
+
+if [ "$PROFILE" = 1 ]; then
+	nm -n "$KDIR/vmlinux" > "$OUT/vmlinux.nm"
+	python3 "$TOP/bench/profile.py" --out "$OUT" --vmlinux-nm "$OUT/vmlinux.nm" \
+		--console "$OUT/console.log" || die "no profile (gdb: $OUT/gdb.log)"
+	ln -sfn "$(basename "$OUT")" "$(dirname "$OUT")/latest" 2>/dev/null || true
+	echo "profile: $OUT/profile.txt"
+	[ "$rc" = 0 ] || die "the guest reported failures (see above and $RAW)"
+	exit 0
 fi
 
 # The report: table on the terminal, CSVs, and the chart if matplotlib can be had.

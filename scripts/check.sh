@@ -56,6 +56,13 @@ if [ -f "$TOP/scripts/host-fmap.sh" ]; then
 	if [ "$rc" -eq 0 ]; then ok "fmap fuzzing"; else not_ok "fmap fuzzing (exit $rc)"; fi
 fi
 
+# make profile's analysis (bench/profile.py) on a made-up trace.
+/usr/bin/python3 "$TOP/bench/profile.py" --self-test > "$LOGDIR/profile.log" 2>&1
+grep -v '^ok ' "$LOGDIR/profile.log"
+PASSED=$((PASSED + $(grep -c '^ok ' "$LOGDIR/profile.log")))
+FAILED=$((FAILED + $(grep -c '^not ok ' "$LOGDIR/profile.log")))
+grep -q '^ok ' "$LOGDIR/profile.log" || not_ok "bench/profile.py --self-test"
+
 echo "# documentation"
 /usr/bin/python3 "$TOP/scripts/check-docs.py" > "$LOGDIR/docs.log" 2>&1
 rc=$?

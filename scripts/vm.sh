@@ -5,7 +5,7 @@
 # (VM_TIMEOUT seconds) or dies without reporting is a failure, with the console shown.
 #
 # Usage: vm.sh MODE   (env: KDIR, VM_TIMEOUT, VM_MEM, FAMFS_KVM=0|1, VM_LOG, VM_ICOUNT=0|1,
-#                      VM_CXL=0|1, GUEST_ONLY)
+#                      VM_CXL=0|1, GUEST_ONLY, VM_GDB)
 #
 # VM_ICOUNT=1: TCG with -icount shift=0,sleep=off (never KVM): guest time advances exactly 1 ns
 # per emulated instruction, so the guest's CLOCK_MONOTONIC counts instructions whatever the
@@ -79,6 +79,9 @@ if [ "${VM_CXL:-0}" = 1 ]; then
 	      -device cxl-type3,bus=cxl-rp0,volatile-memdev=cxl-vmem0,id=cxl-mem0
 	      -kernel "$KIMG" -initrd "$INITRD" -append "$cmdline")
 fi
+
+# VM_GDB=PORT: the guest starts stopped, with QEMU's gdbstub on 127.0.0.1:PORT (make profile).
+[ -n "${VM_GDB:-}" ] && qemu+=(-S -gdb "tcp:127.0.0.1:$VM_GDB")
 
 if [ "$MODE" = shell ]; then
 	exec "${qemu[@]}"
