@@ -302,6 +302,10 @@ static void do_iomap_config(struct srv *s, struct fuse_in_header *ih)
 	case CONFIG_LONG_NAME:
 		memset(out.provider, 'x', sizeof(out.provider));
 		break;
+	case CONFIG_BAD_NAME:
+		memset(out.provider, 0, sizeof(out.provider));
+		memcpy(out.provider, "../Famfs", 8);
+		break;
 	case CONFIG_HANG:
 		goto out;
 	}

@@ -554,6 +554,7 @@ TEST_F(iomap, malformed_config)
 {
 	static const enum srv_config_mode bad[] = {
 		CONFIG_NO_DEVICES, CONFIG_TOO_MANY, CONFIG_LONG_NAME,
+		CONFIG_BAD_NAME,
 	};
 	unsigned int i;
 	int err;
