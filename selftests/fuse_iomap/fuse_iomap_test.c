@@ -376,6 +376,30 @@ TEST_F(iomap, pmd_and_pte_faults)
 	}
 }
 
+/*
+ * MAP_SYNC is refused: writes through a mapping are not made durable by the
+ * fault path, and the fault handler relies on never being asked to.
+ */
+TEST_F(iomap, map_sync_refused)
+{
+	void *p;
+
+	mount_open(_metadata, self, FILE_A);
+	map_file(_metadata, self, FILE_A_SIZE);
+	p = mmap(NULL, SZ_2M, PROT_READ | PROT_WRITE,
+		 MAP_SHARED_VALIDATE | MAP_SYNC, self->fd, 0);
+	EXPECT_EQ(MAP_FAILED, p);
+	EXPECT_EQ(EOPNOTSUPP, errno);
+	if (p != MAP_FAILED)
+		munmap(p, SZ_2M);
+	/* The same mapping without MAP_SYNC works. */
+	p = mmap(NULL, SZ_2M, PROT_READ | PROT_WRITE,
+		 MAP_SHARED_VALIDATE, self->fd, 0);
+	ASSERT_NE(MAP_FAILED, p);
+	EXPECT_EQ(pat(self->seed, 0), ((unsigned char *)p)[0]);
+	munmap(p, SZ_2M);
+}
+
 /* One GETMAP per file however often it is opened; faults ask nothing. */
 TEST_F(iomap, one_getmap_no_requests)
 {
