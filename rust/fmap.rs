@@ -8,7 +8,7 @@
 //!
 //! [`Fmap::parse`] validates a blob laid out as `include/uapi/linux/famfs_fmap.h` describes
 //! against a device table and builds the resolved form; [`Fmap::resolve`] maps a file offset to
-//! a device range with no allocation and no loop over extents.
+//! a device range with no allocation, no loop over extents and no division.
 //!
 //! Memory for the resolved form comes from the caller through the [`Storage`] trait, so this
 //! file needs neither `alloc` nor the `kernel` crate.
@@ -416,6 +416,8 @@ pub struct Interleave {
     pub nstrips: NonZeroU32,
     /// Base-two logarithm of the chunk size.
     pub chunk_shift: u32,
+    /// Divides a chunk number by [`Interleave::nstrips`].
+    pub per_stripe: Reciprocal,
 }
 
 impl Default for Interleave {
@@ -425,7 +427,67 @@ impl Default for Interleave {
             first_strip: 0,
             nstrips: NonZeroU32::MIN,
             chunk_shift: 0,
+            per_stripe: Reciprocal::new(NonZeroU32::MIN),
         }
+    }
+}
+
+/// Division by a fixed `u32` divisor with a multiply and shifts instead of a divide
+/// instruction.
+///
+/// [`Reciprocal::quotient`] is exact for every dividend below `1 << RECIPROCAL_BITS`. With
+/// `l = ceil(log2(d))`, so `2^(l-1) < d <= 2^l`, and `N = RECIPROCAL_BITS`, the multiplier is
+/// `m = ceil(2^(N+l) / d)`. Write `m * d = 2^(N+l) + e` with `0 <= e < d`, and `n = q * d + r`
+/// with `0 <= r < d`. Then `n * m / 2^(N+l) = n / d + n * e / (d * 2^(N+l))`, and
+///
+/// - the second term is at least 0 and below `n / 2^(N+l) < 2^-l <= 1 / d` (as `e < d` and
+///   `n < 2^N`),
+/// - `n / d = q + r / d` with `r / d <= 1 - 1 / d`,
+///
+/// so `q <= n * m / 2^(N+l) < q + 1` and `floor(n * m / 2^(N+l)) = q`. `m <= 2^(N+1)` because
+/// `d > 2^(l-1)` (and `m = 2^N` for `d = 1`), so `m` fits in 64 bits, and so does
+/// `n << (64 - N)`: their 128-bit product, shifted right by 64 (taking the high word) and then
+/// by `l`, is the quotient. No divisor needs another path.
+///
+/// A chunk number is a file offset inside an interleaved extent (below 2^64) shifted right by
+/// the chunk size's logarithm (at least 12): it is below `2^52`, so `RECIPROCAL_BITS` is 52.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Reciprocal {
+    /// `ceil(2^(RECIPROCAL_BITS + shift) / d)`, at most `2^(RECIPROCAL_BITS + 1)`.
+    mul: u64,
+    /// `ceil(log2(d))`, at most 32.
+    shift: u32,
+}
+
+/// [`Reciprocal::quotient`] is exact for dividends below `1 << RECIPROCAL_BITS`.
+pub const RECIPROCAL_BITS: u32 = 52;
+
+impl Reciprocal {
+    /// Returns the reciprocal of `d`.
+    ///
+    /// Divides at parse time, with 64-bit operands only (no 128-bit division, which the
+    /// kernel does not provide).
+    pub fn new(d: NonZeroU32) -> Self {
+        let shift = u32::BITS - (d.get() - 1).leading_zeros();
+        let d = NonZeroU64::from(d);
+        // `2^(N+shift) = a * 2^32` with `a = 2^(N+shift-32) < 2^53`: long division in two
+        // steps, each dividing a value below `d * 2^32 <= 2^64` by `d`.
+        let a = 1u64 << (RECIPROCAL_BITS + shift - 32);
+        let (q1, r1) = (a / d, a % d);
+        let (q0, r0) = ((r1 << 32) / d, (r1 << 32) % d);
+        // Cannot overflow: the quotient is at most `2^(N+1)` (see above).
+        let mul = (q1 << 32) + q0 + u64::from(r0 != 0);
+        Reciprocal { mul, shift }
+    }
+
+    /// Returns `n / d` for the `d` of [`Reciprocal::new`], if `n < 1 << RECIPROCAL_BITS`.
+    ///
+    /// Larger dividends give wrong quotients: callers must keep them in range.
+    #[inline]
+    pub fn quotient(self, n: u64) -> u64 {
+        let p = u128::from(n << (u64::BITS - RECIPROCAL_BITS)) * u128::from(self.mul);
+        // CAST: the high word of a product of two 64-bit values fits in 64 bits.
+        ((p >> u64::BITS) as u64) >> self.shift
     }
 }
 
@@ -450,8 +512,6 @@ pub struct Mapping {
 enum Locator {
     /// All extents but the last are `1 << shift` bytes long.
     Shift(u32),
-    /// All extents but the last have the same length.
-    Div(NonZeroU64),
     /// Binary search of the extents' file offsets, narrowed by a bucket index: bucket `j` holds
     /// the number of the extent holding file offset `j << .0`.
     Search(u32),
@@ -672,9 +732,9 @@ impl Uniform {
 
     /// Returns the locator for the extents pushed.
     fn locator(&self) -> Locator {
+        // Other lengths would need a division per lookup: they use the bucket index.
         match NonZeroU64::new(self.first) {
             Some(l) if self.uniform && l.is_power_of_two() => Locator::Shift(l.trailing_zeros()),
-            Some(l) if self.uniform => Locator::Div(l),
             _ => Locator::Search(0),
         }
     }
@@ -794,6 +854,7 @@ fn walk(
                     first_strip: u32::try_from(nrecords).map_err(|_| past)?,
                     nstrips,
                     chunk_shift,
+                    per_stripe: Reciprocal::new(nstrips),
                 }));
                 // Chunk `c` lands on strip `c % nstrips`: the first `nchunks % nstrips` strips
                 // get one chunk more than the others. A partial last chunk needs only its
@@ -858,9 +919,9 @@ impl<S: Storage> Fmap<S> {
     /// `devs[i]` is the size in bytes of device `i`. Every rule of
     /// `include/uapi/linux/famfs_fmap.h` is checked; the first broken one is returned. Memory
     /// comes from `S`: a buffer of [`Extent`] for the simple extents or strips, one of
-    /// [`Interleave`] for the interleaved extents, and, only if the extents (all but the last)
-    /// have different lengths, the extents' file offsets and a bucket index (12 bytes per
-    /// extent at most).
+    /// [`Interleave`] for the interleaved extents, and, unless the extents (all but the last)
+    /// share one power-of-two length, the extents' file offsets and a bucket index (12 bytes
+    /// per extent at most).
     pub fn parse(blob: &[u8], devs: &[u64]) -> Result<Self, Error> {
         let hdr = parse_header(blob)?;
         // First pass: validate everything and size the buffers.
@@ -877,7 +938,7 @@ impl<S: Storage> Fmap<S> {
                 let n = usize::try_from(((sum.covered - 1) >> shift) + 1).unwrap_or(nexts);
                 (nexts, Locator::Search(shift), n.min(nexts))
             }
-            l @ (Locator::Shift(_) | Locator::Div(_)) => (0, l, 0),
+            l @ Locator::Shift(_) => (0, l, 0),
         };
         let mut extents = S::alloc::<Extent>(sum.nrecords).ok_or(Error::NoMemory)?;
         let mut iexts = S::alloc::<Interleave>(niexts).ok_or(Error::NoMemory)?;
@@ -999,10 +1060,6 @@ impl<S: Storage> Fmap<S> {
                 let i = (pos >> shift).min(last);
                 (i, i << shift)
             }
-            Locator::Div(len) => {
-                let i = (pos / len).min(last);
-                (i, i * len.get())
-            }
             Locator::Search(shift) => {
                 // Extents `lo` to `hi` hold the bucket of `pos`.
                 let j = usize::try_from(pos >> shift).ok()?;
@@ -1025,8 +1082,9 @@ impl<S: Storage> Fmap<S> {
     /// The returned [`Mapping`] starts at `pos` and is as long as possible without crossing the
     /// end of an extent, the end of a chunk or `file_size` rounded up to [`ALIGN`]. Its length is
     /// never zero and it lies inside its device. Offsets at or past `file_size` return
-    /// [`Error::PastEof`]. Runs in constant time, or logarithmic in the number of extents when
-    /// they have different lengths.
+    /// [`Error::PastEof`]. Runs in constant time, or logarithmic in the number of extents in a
+    /// bucket of the index when the extents do not share one power-of-two length. Divides
+    /// nothing: extents and chunks are found with shifts, the index and [`Reciprocal`].
     pub fn resolve(&self, pos: u64) -> Result<Mapping, Error> {
         let past = Error::PastEof { pos };
         if pos >= self.file_size {
@@ -1046,7 +1104,8 @@ impl<S: Storage> Fmap<S> {
                 let shift = ie.chunk_shift;
                 let chunk = off >> shift;
                 let in_chunk = off & ((1u64 << shift) - 1);
-                let stripe = chunk / NonZeroU64::from(ie.nstrips);
+                // Exact: `chunk < 2^(64 - 12) = 1 << RECIPROCAL_BITS` as `chunk_shift >= 12`.
+                let stripe = ie.per_stripe.quotient(chunk);
                 let k = chunk - stripe * u64::from(ie.nstrips.get());
                 let idx = usize::try_from(u64::from(ie.first_strip) + k).map_err(|_| past)?;
                 let e = self.extents.get(idx).ok_or(past)?;

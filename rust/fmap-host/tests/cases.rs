@@ -10,7 +10,7 @@
 
 use famfs_fmap::{
     fmap::{Error, Fmap, Storage},
-    fmap_cases::{check, Expect, Writer, CASES, EXT_SIMPLE, REG},
+    fmap_cases::{check, check_reciprocals, Expect, Writer, CASES, EXT_SIMPLE, REG},
     VecStorage,
 };
 
@@ -198,4 +198,9 @@ fn accessors_describe_the_map() {
     assert_eq!(f.interleaves().len(), 1);
     assert_eq!(f.interleaves()[0].chunk_shift, 21);
     assert!(f.pmd_capable());
+}
+
+#[test]
+fn reciprocals_divide_exactly() {
+    assert_eq!(check_reciprocals(), Ok(()));
 }
