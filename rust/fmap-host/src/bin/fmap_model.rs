@@ -117,7 +117,7 @@ fn judge(blob: &[u8], devs: &[u64], rng: &mut Rng) -> Result<Outcome, String> {
     if blob.is_empty() {
         return Ok(Outcome::Err(EIO));
     }
-    let f = match Fmap::parse(blob, devs) {
+    let f = match famfs_fmap::parse(blob, devs) {
         Ok(f) => f,
         Err(e) => return Ok(Outcome::Err(e.errno())),
     };
@@ -134,7 +134,7 @@ fn judge(blob: &[u8], devs: &[u64], rng: &mut Rng) -> Result<Outcome, String> {
         }
         for pos in offs {
             let (dev, addr) = walk(&f, pos).ok_or(format!("no extent holds {pos}"))?;
-            match f.resolve(pos) {
+            match famfs_fmap::resolve(&f, pos) {
                 Ok(Mapping {
                     dev: d, dev_offset, ..
                 }) if d == dev && dev_offset == addr => {}
