@@ -2,14 +2,17 @@
 # SPDX-License-Identifier: GPL-2.0
 """Check that functions and everything they call contain no division instruction.
 
-Usage: check-nodiv.py BINARY --root SYMBOL... [--control SYMBOL]
+Usage: check-nodiv.py FILE --root SYMBOL... [--control SYMBOL] [--external]
 
-Disassembles BINARY with objdump (demangled), starts at each --root function and follows
-every direct call and jump into other functions of BINARY. Fails if any function reached
+Disassembles FILE (an executable or a relocatable object such as a kernel module's .o) with
+objdump, demangled, starts at each --root function and follows every direct call and jump
+into other functions of FILE (through relocations in an object). Fails if any function reached
 contains a divide instruction (x86 div/idiv and the SSE/AVX divides, arm64 udiv/sdiv), an
-indirect call or jump (its target cannot be checked), or if a root is missing. A --control
-function must be found to contain a division the same way, which shows that the check sees
-divisions in this disassembly at all. Prints TAP lines; exits 1 on failure.
+indirect call or jump (its target cannot be checked), a call out of FILE unless --external
+(then listed: the kernel's own functions, outside a module's object), or if a root is
+missing. A --control function must be found to contain a division the same way, which shows
+that the check sees divisions in this disassembly at all. Prints TAP lines; exits 1 on
+failure.
 """
 
 import argparse
@@ -19,6 +22,7 @@ import sys
 
 FUNC = re.compile(r"^([0-9a-f]+) <(.+)>:$")
 INSN = re.compile(r"^\s+[0-9a-f]+:\s+(\S+)\s*(.*)$")
+RELOC = re.compile(r"^\s+[0-9a-f]+: R_\S+\s+(.+?)([+-]0x[0-9a-f]+)?$")
 TARGET = re.compile(r"^[0-9a-f]+ <(.+?)(\+0x[0-9a-f]+)?>$")
 DIV = re.compile(r"^(i?div[bwlq]?|v?div[sp][sd]|[us]div)$")
 BRANCH = re.compile(r"^(call|jmp)[a-z]*$|^(bl?|b\..*)$")
@@ -26,7 +30,7 @@ BRANCH = re.compile(r"^(call|jmp)[a-z]*$|^(bl?|b\..*)$")
 
 def disassemble(binary):
     out = subprocess.run(
-        ["objdump", "-d", "--no-show-raw-insn", "-C", binary],
+        ["objdump", "-dr", "--no-show-raw-insn", "-C", binary],
         check=True,
         capture_output=True,
         text=True,
@@ -38,15 +42,22 @@ def disassemble(binary):
         if m:
             cur = funcs.setdefault(m.group(2), [])
             continue
+        m = RELOC.match(line)
+        if m and cur:
+            # An unrelocated branch of an object: the relocation names the target.
+            op, _ = cur[-1]
+            if BRANCH.match(op):
+                cur[-1] = (op, f"0 <{m.group(1)}>")
+            continue
         m = INSN.match(line)
         if m and cur is not None:
             cur.append((m.group(1), m.group(2)))
     return funcs
 
 
-def walk(funcs, root):
-    """Returns (functions reached, instructions, problems) from root."""
-    seen, todo, problems, ninsn = set(), [root], [], 0
+def walk(funcs, root, external):
+    """Returns (functions reached, instructions, problems, calls out of the file) from root."""
+    seen, todo, problems, ninsn, out = set(), [root], [], 0, set()
     while todo:
         name = todo.pop()
         if name in seen:
@@ -64,9 +75,11 @@ def walk(funcs, root):
             t = TARGET.match(args)
             if t and t.group(1) in funcs:
                 todo.append(t.group(1))
+            elif t and external:
+                out.add(t.group(1))
             elif t and not t.group(1).endswith("@plt"):
-                problems.append(f"{name}: {op} to {t.group(1)}, not in the binary")
-    return seen, ninsn, problems
+                problems.append(f"{name}: {op} to {t.group(1)}, not in the file")
+    return seen, ninsn, problems, out
 
 
 def main():
@@ -74,6 +87,7 @@ def main():
     ap.add_argument("binary")
     ap.add_argument("--root", action="append", required=True)
     ap.add_argument("--control")
+    ap.add_argument("--external", action="store_true")
     a = ap.parse_args()
     funcs = disassemble(a.binary)
     failed = False
@@ -82,7 +96,9 @@ def main():
             print(f"not ok - no division in {root} (symbol not found in {a.binary})")
             failed = True
             continue
-        seen, ninsn, problems = walk(funcs, root)
+        seen, ninsn, problems, out = walk(funcs, root, a.external)
+        for o in sorted(out):
+            print(f"# {root}: calls {o}, outside {a.binary}")
         if problems:
             print(f"not ok - no division in {root}")
             for p in problems:
@@ -95,8 +111,8 @@ def main():
             print(f"not ok - control {a.control} (symbol not found)")
             failed = True
         else:
-            _, _, problems = walk(funcs, a.control)
-            if any(": indirect" not in p and "not in the binary" not in p for p in problems):
+            _, _, problems, _ = walk(funcs, a.control, a.external)
+            if any(": indirect" not in p and "not in the file" not in p for p in problems):
                 print(f"ok - control: the check finds the divisions of {a.control}")
             else:
                 print(f"not ok - control: no division found in {a.control}; the check is blind")
