@@ -427,18 +427,18 @@ impl Default for Interleave {
             first_strip: 0,
             nstrips: NonZeroU32::MIN,
             chunk_shift: 0,
-            per_stripe: Reciprocal::new(NonZeroU32::MIN),
+            per_stripe: Reciprocal::new(NonZeroU64::MIN),
         }
     }
 }
 
-/// Division by a fixed `u32` divisor with a multiply and shifts instead of a divide
-/// instruction.
+/// Division by a fixed divisor with a multiply and shifts instead of a divide instruction.
 ///
-/// [`Reciprocal::quotient`] is exact for every dividend below `1 << RECIPROCAL_BITS`. With
-/// `l = ceil(log2(d))`, so `2^(l-1) < d <= 2^l`, and `N = RECIPROCAL_BITS`, the multiplier is
-/// `m = ceil(2^(N+l) / d)`. Write `m * d = 2^(N+l) + e` with `0 <= e < d`, and `n = q * d + r`
-/// with `0 <= r < d`. Then `n * m / 2^(N+l) = n / d + n * e / (d * 2^(N+l))`, and
+/// [`Reciprocal::quotient`] is exact for every divisor `d >= 1` and every dividend below
+/// `1 << RECIPROCAL_BITS`. With `l = ceil(log2(d))`, so `2^(l-1) < d <= 2^l`, and
+/// `N = RECIPROCAL_BITS`, the multiplier is `m = ceil(2^(N+l) / d)`. Write
+/// `m * d = 2^(N+l) + e` with `0 <= e < d`, and `n = q * d + r` with `0 <= r < d`. Then
+/// `n * m / 2^(N+l) = n / d + n * e / (d * 2^(N+l))`, and
 ///
 /// - the second term is at least 0 and below `n / 2^(N+l) < 2^-l <= 1 / d` (as `e < d` and
 ///   `n < 2^N`),
@@ -447,15 +447,18 @@ impl Default for Interleave {
 /// so `q <= n * m / 2^(N+l) < q + 1` and `floor(n * m / 2^(N+l)) = q`. `m <= 2^(N+1)` because
 /// `d > 2^(l-1)` (and `m = 2^N` for `d = 1`), so `m` fits in 64 bits, and so does
 /// `n << (64 - N)`: their 128-bit product, shifted right by 64 (taking the high word) and then
-/// by `l`, is the quotient. No divisor needs another path.
+/// by `l`, is the quotient. Divisors above `2^N` exceed every dividend: their quotient is 0,
+/// which `m = 0` gives. No divisor needs another path.
 ///
-/// A chunk number is a file offset inside an interleaved extent (below 2^64) shifted right by
-/// the chunk size's logarithm (at least 12): it is below `2^52`, so `RECIPROCAL_BITS` is 52.
+/// The dividends are below `2^52`, so `RECIPROCAL_BITS` is 52: a chunk number is a file offset
+/// inside an interleaved extent (below 2^64) shifted right by the chunk size's logarithm (at
+/// least 12), and a page number is a file offset (below 2^63) shifted right by 12.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Reciprocal {
-    /// `ceil(2^(RECIPROCAL_BITS + shift) / d)`, at most `2^(RECIPROCAL_BITS + 1)`.
+    /// `ceil(2^(RECIPROCAL_BITS + shift) / d)`, at most `2^(RECIPROCAL_BITS + 1)`; 0 for a
+    /// divisor above `2^RECIPROCAL_BITS`.
     mul: u64,
-    /// `ceil(log2(d))`, at most 32.
+    /// `ceil(log2(d))`, at most `RECIPROCAL_BITS`.
     shift: u32,
 }
 
@@ -467,17 +470,28 @@ impl Reciprocal {
     ///
     /// Divides at parse time, with 64-bit operands only (no 128-bit division, which the
     /// kernel does not provide).
-    pub fn new(d: NonZeroU32) -> Self {
-        let shift = u32::BITS - (d.get() - 1).leading_zeros();
-        let d = NonZeroU64::from(d);
-        // `2^(N+shift) = a * 2^32` with `a = 2^(N+shift-32) < 2^53`: long division in two
-        // steps, each dividing a value below `d * 2^32 <= 2^64` by `d`.
-        let a = 1u64 << (RECIPROCAL_BITS + shift - 32);
-        let (q1, r1) = (a / d, a % d);
-        let (q0, r0) = ((r1 << 32) / d, (r1 << 32) % d);
+    pub fn new(d: NonZeroU64) -> Self {
+        let shift = u64::BITS - (d.get() - 1).leading_zeros();
+        if shift > RECIPROCAL_BITS {
+            return Reciprocal { mul: 0, shift: 0 };
+        }
+        // Long division of `2^(N+shift)`: `2^shift = 1 * d + (2^shift - d)`, as
+        // `d <= 2^shift < 2 * d`; then the `N` zero bits below, 12 at a time, so that the
+        // partial remainder, below `d <= 2^N`, shifted stays below 2^64.
+        let (mut q, mut r) = (1u64, (1u64 << shift) - d.get());
+        let mut left = RECIPROCAL_BITS;
+        while left > 0 {
+            let bits = left.min(12);
+            let cur = r << bits;
+            q = (q << bits) + cur / d;
+            r = cur % d;
+            left -= bits;
+        }
         // Cannot overflow: the quotient is at most `2^(N+1)` (see above).
-        let mul = (q1 << 32) + q0 + u64::from(r0 != 0);
-        Reciprocal { mul, shift }
+        Reciprocal {
+            mul: q + u64::from(r != 0),
+            shift,
+        }
     }
 
     /// Returns `n / d` for the `d` of [`Reciprocal::new`], if `n < 1 << RECIPROCAL_BITS`.
@@ -512,6 +526,9 @@ pub struct Mapping {
 enum Locator {
     /// All extents but the last are `1 << shift` bytes long.
     Shift(u32),
+    /// All extents but the last are `.0` bytes long, a multiple of [`ALIGN`] that is not a
+    /// power of two; `.1` divides by their number of pages.
+    Pages(u64, Reciprocal),
     /// Binary search of the extents' file offsets, narrowed by a bucket index: bucket `j` holds
     /// the number of the extent holding file offset `j << .0`.
     Search(u32),
@@ -732,9 +749,15 @@ impl Uniform {
 
     /// Returns the locator for the extents pushed.
     fn locator(&self) -> Locator {
-        // Other lengths would need a division per lookup: they use the bucket index.
-        match NonZeroU64::new(self.first) {
-            Some(l) if self.uniform && l.is_power_of_two() => Locator::Shift(l.trailing_zeros()),
+        let pages = NonZeroU64::new(self.first >> ALIGN.trailing_zeros());
+        match (NonZeroU64::new(self.first), pages) {
+            (Some(l), _) if self.uniform && l.is_power_of_two() => {
+                Locator::Shift(l.trailing_zeros())
+            }
+            // Only the length of a single extent, never used then, can be unaligned.
+            (_, Some(p)) if self.uniform && self.first & (ALIGN - 1) == 0 => {
+                Locator::Pages(self.first, Reciprocal::new(p))
+            }
             _ => Locator::Search(0),
         }
     }
@@ -854,7 +877,7 @@ fn walk(
                     first_strip: u32::try_from(nrecords).map_err(|_| past)?,
                     nstrips,
                     chunk_shift,
-                    per_stripe: Reciprocal::new(nstrips),
+                    per_stripe: Reciprocal::new(nstrips.into()),
                 }));
                 // Chunk `c` lands on strip `c % nstrips`: the first `nchunks % nstrips` strips
                 // get one chunk more than the others. A partial last chunk needs only its
@@ -920,8 +943,8 @@ impl<S: Storage> Fmap<S> {
     /// `include/uapi/linux/famfs_fmap.h` is checked; the first broken one is returned. Memory
     /// comes from `S`: a buffer of [`Extent`] for the simple extents or strips, one of
     /// [`Interleave`] for the interleaved extents, and, unless the extents (all but the last)
-    /// share one power-of-two length, the extents' file offsets and a bucket index (12 bytes
-    /// per extent at most).
+    /// share one length, the extents' file offsets and a bucket index (12 bytes per extent at
+    /// most).
     pub fn parse(blob: &[u8], devs: &[u64]) -> Result<Self, Error> {
         let hdr = parse_header(blob)?;
         // First pass: validate everything and size the buffers.
@@ -938,7 +961,7 @@ impl<S: Storage> Fmap<S> {
                 let n = usize::try_from(((sum.covered - 1) >> shift) + 1).unwrap_or(nexts);
                 (nexts, Locator::Search(shift), n.min(nexts))
             }
-            l @ Locator::Shift(_) => (0, l, 0),
+            l @ (Locator::Shift(_) | Locator::Pages(..)) => (0, l, 0),
         };
         let mut extents = S::alloc::<Extent>(sum.nrecords).ok_or(Error::NoMemory)?;
         let mut iexts = S::alloc::<Interleave>(niexts).ok_or(Error::NoMemory)?;
@@ -1060,6 +1083,12 @@ impl<S: Storage> Fmap<S> {
                 let i = (pos >> shift).min(last);
                 (i, i << shift)
             }
+            Locator::Pages(len, per_extent) => {
+                // Exact: `pos < file_size < 2^63`, so the page number is below
+                // `1 << RECIPROCAL_BITS`. `i * len` is the start of extent `i <= last`.
+                let i = per_extent.quotient(pos >> ALIGN.trailing_zeros()).min(last);
+                (i, i * len)
+            }
             Locator::Search(shift) => {
                 // Extents `lo` to `hi` hold the bucket of `pos`.
                 let j = usize::try_from(pos >> shift).ok()?;
@@ -1083,8 +1112,8 @@ impl<S: Storage> Fmap<S> {
     /// end of an extent, the end of a chunk or `file_size` rounded up to [`ALIGN`]. Its length is
     /// never zero and it lies inside its device. Offsets at or past `file_size` return
     /// [`Error::PastEof`]. Runs in constant time, or logarithmic in the number of extents in a
-    /// bucket of the index when the extents do not share one power-of-two length. Divides
-    /// nothing: extents and chunks are found with shifts, the index and [`Reciprocal`].
+    /// bucket of the index when the extents have different lengths. Divides nothing: extents
+    /// and chunks are found with shifts, the index and [`Reciprocal`].
     pub fn resolve(&self, pos: u64) -> Result<Mapping, Error> {
         let past = Error::PastEof { pos };
         if pos >= self.file_size {

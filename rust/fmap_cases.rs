@@ -39,7 +39,7 @@ use super::fmap::{
     VERSION, //
 };
 use core::fmt;
-use core::num::NonZeroU32;
+use core::num::NonZeroU64;
 
 /// One MiB.
 const MIB: u64 = 1 << 20;
@@ -349,8 +349,9 @@ pub fn check<S: Storage>(case: &Case) -> Result<(), Failure> {
 }
 
 /// Divisors [`check_reciprocals`] tries: small ones, odd and even, ones around powers of two,
-/// the strip counts around the most a blob holds, and the largest `u32` values.
-pub static DIVISORS: &[u32] = &[
+/// the strip counts around the most a blob holds, the largest `u32` values, page counts around
+/// `1 << RECIPROCAL_BITS` (the most an extent has) and above, up to `u64::MAX`.
+pub static DIVISORS: &[u64] = &[
     1,
     2,
     3,
@@ -374,9 +375,18 @@ pub static DIVISORS: &[u32] = &[
     (1 << 31) - 1,
     1 << 31,
     (1 << 31) + 1,
-    u32::MAX - 2,
-    u32::MAX - 1,
-    u32::MAX,
+    (1 << 32) - 3,
+    (1 << 32) - 2,
+    (1 << 32) - 1,
+    1 << 32,
+    (1 << 32) + 1,
+    3 << 40,
+    (1 << 51) + 1,
+    (1 << 52) - 1,
+    1 << 52,
+    (1 << 52) + 1,
+    1 << 63,
+    u64::MAX,
 ];
 
 /// Checks [`Reciprocal::quotient`] against the `/` operator for every divisor of [`DIVISORS`],
@@ -384,28 +394,27 @@ pub static DIVISORS: &[u32] = &[
 /// of the divisor, around the largest multiple below `1 << RECIPROCAL_BITS`, and at that limit.
 ///
 /// Returns the first divisor and dividend whose quotients differ.
-pub fn check_reciprocals() -> Result<(), (u32, u64)> {
+pub fn check_reciprocals() -> Result<(), (u64, u64)> {
     let limit = 1u64 << RECIPROCAL_BITS;
     for &d in DIVISORS {
-        let Some(nz) = NonZeroU32::new(d) else {
+        let Some(nz) = NonZeroU64::new(d) else {
             return Err((d, 0));
         };
         let r = Reciprocal::new(nz);
-        let d64 = u64::from(d);
-        let top = (limit - 1) / d64 * d64;
+        let top = (limit - 1) / d * d;
         let near = [
             0,
-            d64,
-            2 * d64,
-            3 * d64,
+            d,
+            d.saturating_mul(2),
+            d.saturating_mul(3),
             top,
-            top - d64,
+            top.saturating_sub(d),
             limit - 1,
             limit / 2,
         ];
         for base in near {
-            for n in [base.wrapping_sub(1), base, base + 1] {
-                if n < limit && r.quotient(n) != n / d64 {
+            for n in [base.wrapping_sub(1), base, base.saturating_add(1)] {
+                if n < limit && r.quotient(n) != n / d {
                     return Err((d, n));
                 }
             }
@@ -540,7 +549,7 @@ pub static CASES: &[Case] = &[
         },
     ),
     case(
-        "uniform 12 KiB extents, longer last one: the bucket index",
+        "uniform 12 KiB extents, longer last one",
         DEVS,
         |w| {
             w.header(REG, EXT_SIMPLE, 8, 104 * 1024 - 100);

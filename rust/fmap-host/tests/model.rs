@@ -8,7 +8,7 @@
     reason = "test code: a panic is a test failure"
 )]
 
-use core::num::NonZeroU32;
+use core::num::NonZeroU64;
 use famfs_fmap::{
     fmap::{Error, Mapping, Reciprocal, MAX_FILE_SIZE, RECIPROCAL_BITS},
     fmap_cases::{check_mapping, Writer, EXT_INTERLEAVE, EXT_SIMPLE, REG},
@@ -303,6 +303,37 @@ fn interleaved(max_iexts: usize) -> impl Strategy<Value = Spec> {
 /// One device as large as the format allows.
 const HUGE: u64 = u64::MAX - (PAGE - 1);
 
+/// Maps of simple extents of one length on one huge device, most not a power of two and up to
+/// the whole device over the extents, with a last extent of its own length: extent numbers come
+/// from the page number divided by the pages of an extent, up to 2^51.
+fn simple_uniform_huge() -> impl Strategy<Value = Spec> {
+    (1u64..200, any::<u64>(), any::<u64>(), any::<u64>()).prop_map(|(n, len, last, pick)| {
+        let max_pages = HUGE / PAGE / (n + 1);
+        let len = (1 + len % max_pages) * PAGE;
+        let last = (1 + last % max_pages) * PAGE;
+        let mut exts: Vec<Ext> = (0..n)
+            .map(|i| Ext {
+                dev: 0,
+                offset: i * len,
+                len,
+            })
+            .collect();
+        exts.last_mut().unwrap().len = last;
+        let mut s = Spec {
+            layout: Layout::Simple(exts),
+            devs: vec![HUGE],
+            file_size: 0,
+        };
+        let covered = s.covered().min(MAX_FILE_SIZE);
+        s.file_size = if pick % 2 == 0 {
+            covered
+        } else {
+            file_size_in(covered, pick)
+        };
+        s
+    })
+}
+
 /// Strip counts, mostly not powers of two, up to past the most a 16 MiB blob holds.
 fn strip_counts() -> impl Strategy<Value = u32> {
     prop_oneof![
@@ -456,19 +487,31 @@ proptest! {
     /// range, including dividends next to multiples of the divisor and at the range's end.
     #[test]
     fn reciprocal_matches_division(
-        d in strip_counts(),
+        d in prop_oneof![
+            strip_counts().prop_map(u64::from),
+            1u64..(1 << RECIPROCAL_BITS),
+            any::<u64>().prop_map(|x| x.max(1)),
+        ],
         n in 0u64..(1 << RECIPROCAL_BITS),
         q in any::<u64>(),
         r in 0u64..3,
     ) {
-        let r1 = Reciprocal::new(NonZeroU32::new(d).unwrap());
-        let d = u64::from(d);
+        let r1 = Reciprocal::new(NonZeroU64::new(d).unwrap());
         let limit = 1u64 << RECIPROCAL_BITS;
-        // A multiple of `d`, minus one to plus one.
-        let m = (q % (limit / d)) * d;
+        // A multiple of `d` in range, minus one to plus one.
+        let m = (q % (limit / d).max(1)) * d % limit;
         for n in [n, (m + r).saturating_sub(1), limit - 1 - r] {
             prop_assert_eq!(r1.quotient(n), n / d, "{} / {}", n, d);
         }
+    }
+
+    /// Huge maps of one extent length resolve like the model, at every extent's edges.
+    #[test]
+    fn resolve_matches_model_simple_uniform_huge(
+        spec in simple_uniform_huge(),
+        extra in proptest::collection::vec(any::<u64>(), 32),
+    ) {
+        compare(&spec, &extra)?;
     }
 
     /// Far into huge interleaved maps, strip and stripe numbers match `/` and `%`.
