@@ -317,7 +317,7 @@ impl Provider for Famfs {
         // Simple extents and strips: every device range the map may reach.
         for e in map.extents() {
             // CAST: device indices were checked against the table at parse time.
-            f(e.dev as usize, e.offset, e.len)?;
+            f(e.dev() as usize, e.offset(), e.len())?;
         }
         Ok(())
     }

@@ -394,14 +394,55 @@ pub enum ExtType {
 }
 
 /// A contiguous device range: a simple extent or a strip of an interleaved extent.
+///
+/// Packed in 16 bytes instead of 24: offset and length are [`ALIGN`] aligned, so their low 12
+/// bits are free and hold the device index, its low 12 bits in the offset word and its high 12
+/// bits in the length word. Device indices are therefore below [`MAX_DEVICE_INDEX`].
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Extent {
-    /// Device index in the device table.
-    pub dev: u32,
-    /// Byte offset in the device.
-    pub offset: u64,
-    /// Length in bytes.
-    pub len: u64,
+    /// The offset, ORed with bits 0 to 11 of the device index.
+    lo: u64,
+    /// The length, ORed with bits 12 to 23 of the device index.
+    hi: u64,
+}
+
+/// Device indices are below this: a larger index is [`Error::BadDevice`] whatever the device
+/// table given to [`Fmap::parse`].
+pub const MAX_DEVICE_INDEX: u32 = 1 << 24;
+
+impl Extent {
+    /// The bits below [`ALIGN`].
+    const LOW: u64 = ALIGN - 1;
+
+    /// Packs a validated range: `offset` and `len` [`ALIGN`] aligned, `dev` below
+    /// [`MAX_DEVICE_INDEX`].
+    fn pack(dev: u32, offset: u64, len: u64) -> Self {
+        let dev = u64::from(dev);
+        Extent {
+            lo: offset | (dev & Self::LOW),
+            hi: len | ((dev >> 12) & Self::LOW),
+        }
+    }
+
+    /// Returns the device index in the device table.
+    #[inline]
+    pub fn dev(&self) -> u32 {
+        // CAST: 24 bits.
+        ((self.lo & Self::LOW) | ((self.hi & Self::LOW) << 12)) as u32
+    }
+
+    /// Returns the byte offset in the device.
+    #[inline]
+    pub fn offset(&self) -> u64 {
+        self.lo & !Self::LOW
+    }
+
+    /// Returns the length in bytes, never zero.
+    #[inline]
+    #[allow(clippy::len_without_is_empty, reason = "an extent is never empty")]
+    pub fn len(&self) -> u64 {
+        self.hi & !Self::LOW
+    }
 }
 
 /// The resolved form of an interleaved extent.
@@ -710,6 +751,7 @@ fn parse_extent(
     }
     let dev_size = usize::try_from(dev)
         .ok()
+        .filter(|_| dev < MAX_DEVICE_INDEX)
         .and_then(|i| devs.get(i))
         .copied()
         .ok_or(Error::BadDevice { site, dev })?;
@@ -723,7 +765,7 @@ fn parse_extent(
     if !pmd_aligned(offset) || !pmd_aligned(len) {
         *pmd_unaligned = pmd_unaligned.saturating_add(1);
     }
-    Ok(Extent { dev, offset, len })
+    Ok(Extent::pack(dev, offset, len))
 }
 
 /// Tracks whether all extents but the last have the same length.
@@ -828,10 +870,10 @@ fn walk(
             ExtType::Simple => {
                 let e = parse_extent(&r, at, site, devs, &mut pmd_unaligned)?;
                 at += SIMPLE_EXT_SIZE;
-                max_dev = max_dev.max(e.dev);
+                max_dev = max_dev.max(e.dev());
                 nrecords += 1;
                 sink(Record::Extent(e));
-                e.len
+                e.len()
             }
             ExtType::Interleave => {
                 let past = Error::ExtentsPastBlob { ext: i };
@@ -902,10 +944,10 @@ fn walk(
                     if u64::from(k) == last_strip {
                         need -= short;
                     }
-                    if e.len < need {
+                    if e.len() < need {
                         return Err(Error::StripTooShort { site });
                     }
-                    max_dev = max_dev.max(e.dev);
+                    max_dev = max_dev.max(e.dev());
                     nrecords += 1;
                     sink(Record::Extent(e));
                 }
@@ -986,7 +1028,7 @@ impl<S: Storage> Fmap<S> {
                     ne += 1;
                 }
                 if hdr.ext_type == ExtType::Simple {
-                    push_start(&mut starts, e.len);
+                    push_start(&mut starts, e.len());
                 }
             }
             Record::Interleave(ie) => {
@@ -1123,7 +1165,7 @@ impl<S: Storage> Fmap<S> {
         let (e, dev_offset, edge) = match self.ext_type {
             ExtType::Simple => {
                 let e = self.extents.get(i).ok_or(past)?;
-                (e, e.offset + off, e.len)
+                (e, e.offset() + off, e.len())
             }
             ExtType::Interleave => {
                 let ie = self.iexts.get(i).ok_or(past)?;
@@ -1141,7 +1183,7 @@ impl<S: Storage> Fmap<S> {
                 // Cannot overflow: parse checked the strip holds this chunk inside its device.
                 (
                     e,
-                    e.offset + (stripe << shift) + in_chunk,
+                    e.offset() + (stripe << shift) + in_chunk,
                     (chunk + 1) << shift,
                 )
             }
@@ -1154,7 +1196,7 @@ impl<S: Storage> Fmap<S> {
         // `pos < file_size <= eof`: the length is not zero.
         let len = (edge - off).min(self.eof - pos);
         Ok(Mapping {
-            dev: e.dev,
+            dev: e.dev(),
             dev_offset,
             file_offset: pos,
             len,
