@@ -239,3 +239,12 @@ fn device_index_limit_of_packed_extents() {
         })
     );
 }
+
+/// The memory per extent that Documentation/fmap.rst gives.
+#[test]
+fn resolved_form_sizes() {
+    use famfs_fmap::fmap::{Extent, Interleave};
+
+    assert_eq!(core::mem::size_of::<Extent>(), 16);
+    assert_eq!(core::mem::size_of::<Interleave>(), 40);
+}
