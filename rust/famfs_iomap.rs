@@ -360,8 +360,8 @@ mod tests {
         assert_eq!(failed, 0);
     }
 
-    /// Strip numbers come from a multiply and shifts: they match the `/` operator at the edges
-    /// of every divisor range.
+    /// Extent and stripe numbers come from a multiply and shifts: they match the `/` operator
+    /// at the edges of every divisor range.
     #[test]
     fn fmap_reciprocals() {
         let res = fmap_cases::check_reciprocals();
