@@ -101,7 +101,8 @@ rc=$?
 grep -v '^ok ' "$LOGDIR/nodiv.log"
 PASSED=$((PASSED + $(grep -c '^ok ' "$LOGDIR/nodiv.log")))
 FAILED=$((FAILED + $(grep -c '^not ok ' "$LOGDIR/nodiv.log")))
-[ "$rc" -eq 0 ] || [ "$(grep -c '^not ok ' "$LOGDIR/nodiv.log")" -gt 0 ] || not_ok "module nodiv check (exit $rc)"
+[ "$rc" -eq 0 ] || [ "$(grep -c '^not ok ' "$LOGDIR/nodiv.log")" -gt 0 ] ||
+	not_ok "module nodiv check (exit $rc)"
 KSRC=$(readlink -f "$KDIR/source")
 if rustfmt --edition 2021 --check --config-path "$KSRC/.rustfmt.toml" "$TOP"/rust/*.rs \
 		> "$LOGDIR/rustfmt.log" 2>&1; then

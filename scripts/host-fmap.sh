@@ -101,9 +101,10 @@ run_tests() {
 # divides, and is the control that the check sees divisions at all.
 nodiv() {
 	command -v objdump >/dev/null || die "objdump not found (binutils)"
-	(cd "$TOP" && "${NICE[@]}" cargo build -q --release --locked -p famfs-fmap --bin fmap_model) ||
-		die "building fmap_model failed"
-	python3 "$TOP/scripts/check-nodiv.py" "${CARGO_TARGET_DIR:-$TOP/target}/release/fmap_model" \
+	(cd "$TOP" && "${NICE[@]}" cargo build -q --release --locked -p famfs-fmap \
+		--bin fmap_model) || die "building fmap_model failed"
+	python3 "$TOP/scripts/check-nodiv.py" \
+		"${CARGO_TARGET_DIR:-$TOP/target}/release/fmap_model" \
 		--root famfs_fmap::resolve --control famfs_fmap::parse
 }
 
