@@ -25,6 +25,10 @@ use kernel::{
     sync::atomic::{
         Atomic,
         Relaxed, //
+    },
+    time::{
+        ClockSource,
+        Monotonic, //
     }, //
 };
 
@@ -82,6 +86,80 @@ const REJECT_ERRNOS: [(Error, &str); 7] = [
     (EPROTO, "EPROTO"),
     (ENOMEM, "ENOMEM"),
 ];
+
+/// A rate limit for log lines a FUSE server can cause at will, such as one per rejected map.
+///
+/// The kernel's `printk_ratelimited()` has no Rust counterpart in this kernel, and its
+/// `struct ratelimit_state` is set up by C macros and inline functions (`RATELIMIT_STATE_INIT`,
+/// `ratelimit_state_init()`, a raw spinlock) that the Rust bindings do not expose. This is the
+/// same policy without a lock: at most [`Ratelimit::BURST`] lines per
+/// [`Ratelimit::INTERVAL_NS`], and the number of lines left out is reported with the next line
+/// printed. Racing callers may let a line or two more through at the start of an interval; no
+/// line is ever lost from the counters in debugfs, which count every event.
+struct Ratelimit {
+    /// Start of the current interval on the monotonic clock, in nanoseconds.
+    begin: Atomic<i64>,
+    /// Lines allowed or refused in the current interval.
+    used: Atomic<u32>,
+    /// Lines refused since the last line allowed.
+    missed: Atomic<u32>,
+}
+
+impl Ratelimit {
+    /// Lines per interval: the kernel's `DEFAULT_RATELIMIT_BURST`.
+    const BURST: u32 = 10;
+    /// Interval length: the kernel's `DEFAULT_RATELIMIT_INTERVAL`, 5 seconds.
+    const INTERVAL_NS: i64 = 5_000_000_000;
+
+    /// Creates a limit that allows a burst right away.
+    const fn new() -> Self {
+        Ratelimit {
+            begin: Atomic::new(i64::MIN),
+            used: Atomic::new(0),
+            missed: Atomic::new(0),
+        }
+    }
+
+    /// Returns the number of lines refused since the last one allowed if a line may be printed
+    /// now, or [`None`].
+    fn allow(&self) -> Option<u32> {
+        self.allow_at(Monotonic::ktime_get())
+    }
+
+    /// [`Ratelimit::allow`] at time `now`, in nanoseconds of the monotonic clock.
+    fn allow_at(&self, now: i64) -> Option<u32> {
+        let begin = self.begin.load(Relaxed);
+        if now.saturating_sub(begin) >= Self::INTERVAL_NS
+            && self.begin.cmpxchg(begin, now, Relaxed).is_ok()
+        {
+            self.used.store(0, Relaxed);
+        }
+        // Neither count wraps: each call adds one, and an interval or a run of refused lines
+        // ends at the first call 5 seconds after it started, long before 2^32 calls (each
+        // parses a map).
+        if self.used.fetch_add(1, Relaxed) < Self::BURST {
+            Some(self.missed.xchg(0, Relaxed))
+        } else {
+            self.missed.add(1, Relaxed);
+            None
+        }
+    }
+}
+
+/// Limits the lines logged about maps and device tables a server sent.
+static REJECT_LOG: Ratelimit = Ratelimit::new();
+/// Limits the lines logged about accepted maps that cannot use PMD faults.
+static PMD_LOG: Ratelimit = Ratelimit::new();
+
+/// Logs `args` as a warning about something a FUSE server sent, unless `REJECT_LOG` refuses.
+fn warn_server(args: fmt::Arguments<'_>) {
+    if let Some(missed) = REJECT_LOG.allow() {
+        if missed > 0 {
+            pr_warn!("{} messages about rejected maps suppressed\n", missed);
+        }
+        pr_warn!("{}\n", args);
+    }
+}
 
 /// Counters for operators, in `/sys/kernel/debug/famfs_iomap/stats`.
 struct Stats {
@@ -149,10 +227,14 @@ const _: () = assert!(
 ///
 /// Extents are [`fmap::ALIGN`] aligned, so with `page == fmap::ALIGN` device and file offsets
 /// are congruent modulo the page and the widened range stays inside the extent. Anything else
-/// fails with [`EIO`] instead of wrapping around.
+/// fails with [`EIO`] instead of wrapping around. Runs on every fault: masks, no division, so
+/// `page` must be a power of two (others fail with [`EIO`]).
 fn dax_window(m: &fmap::Mapping, page: u64) -> Result<(u64, u64, u64)> {
-    let skew = m.file_offset.checked_rem(page).ok_or(EIO)?;
-    if m.dev_offset % page != skew {
+    if !page.is_power_of_two() {
+        return Err(EIO);
+    }
+    let skew = m.file_offset & (page - 1);
+    if m.dev_offset & (page - 1) != skew {
         return Err(EIO);
     }
     let addr = m.dev_offset.checked_sub(skew).ok_or(EIO)?;
@@ -168,25 +250,45 @@ impl Provider for Famfs {
     fn parse(table: &DeviceTable, blob: &[u8]) -> Result<(Self::Map, u64)> {
         // The device sizes, on the stack: an open allocates nothing but the map.
         let mut sizes = [0u64; MAX_DEVICES];
-        let sizes = sizes.get_mut(..table.len()).ok_or(E2BIG)?;
+        let Some(sizes) = sizes.get_mut(..table.len()) else {
+            warn_server(format_args!(
+                "rejected a map: {} devices, at most {MAX_DEVICES}",
+                table.len()
+            ));
+            STATS.reject(E2BIG);
+            return Err(E2BIG);
+        };
         for (i, size) in sizes.iter_mut().enumerate() {
-            *size = table.size(i).ok_or(ENODEV)?;
+            let Some(s) = table.size(i) else {
+                warn_server(format_args!("rejected a map: device {i} has no size"));
+                STATS.reject(ENODEV);
+                return Err(ENODEV);
+            };
+            *size = s;
         }
         match fmap::Fmap::<KernelStorage>::parse(blob, sizes) {
             Ok(map) => {
                 STATS.parsed.add(1, Relaxed);
                 if !map.pmd_capable() {
                     STATS.pmd_unaligned.add(1, Relaxed);
-                    pr_info!(
-                        "map with {} extents not 2 MiB aligned: no PMD faults\n",
-                        map.pmd_unaligned()
-                    );
+                    if let Some(missed) = PMD_LOG.allow() {
+                        if missed > 0 {
+                            pr_info!(
+                                "{} messages about maps not 2 MiB aligned suppressed\n",
+                                missed
+                            );
+                        }
+                        pr_info!(
+                            "map with {} extents not 2 MiB aligned: no PMD faults\n",
+                            map.pmd_unaligned()
+                        );
+                    }
                 }
                 let size = map.file_size();
                 Ok((map, size))
             }
             Err(e) => {
-                pr_warn!("rejected a map: {}\n", format_args!("{e}"));
+                warn_server(format_args!("rejected a map: {e}"));
                 let err = Error::from(e);
                 STATS.reject(err);
                 Err(err)
@@ -215,7 +317,7 @@ impl Provider for Famfs {
         // Simple extents and strips: every device range the map may reach.
         for e in map.extents() {
             // CAST: device indices were checked against the table at parse time.
-            f(e.dev as usize, e.offset, e.len)?;
+            f(e.dev() as usize, e.offset(), e.len())?;
         }
         Ok(())
     }
@@ -256,6 +358,17 @@ mod tests {
             }
         }
         assert_eq!(failed, 0);
+    }
+
+    /// Extent and stripe numbers come from a multiply and shifts: they match the `/` operator
+    /// at the edges of every divisor range.
+    #[test]
+    fn fmap_reciprocals() {
+        let res = fmap_cases::check_reciprocals();
+        if let Err((d, n)) = res {
+            pr_err!("reciprocal of {} wrong for {}\n", d, n);
+        }
+        assert!(res.is_ok());
     }
 
     /// A provider that exists only to test registration.
@@ -321,6 +434,31 @@ mod tests {
         };
         assert_eq!(dax_window(&m, 65536).ok(), Some((65536, 0, 12288)));
         assert!(matches!(dax_window(&m, 0), Err(e) if e == EIO));
+        // Masks need a power of two: a 12 KiB "page" is refused, not misused.
+        assert!(matches!(dax_window(&m, 12288), Err(e) if e == EIO));
+    }
+
+    /// The log limit allows a burst, refuses the rest of the interval and reports how many
+    /// lines it refused with the first line of the next interval.
+    #[test]
+    fn ratelimit() {
+        let r = Ratelimit::new();
+        let t = 1_000_000_000_000;
+        for _ in 0..Ratelimit::BURST {
+            assert_eq!(r.allow_at(t), Some(0));
+        }
+        assert_eq!(r.allow_at(t), None);
+        assert_eq!(r.allow_at(t + Ratelimit::INTERVAL_NS - 1), None);
+        assert_eq!(r.allow_at(t + Ratelimit::INTERVAL_NS), Some(2));
+        assert_eq!(r.allow_at(t + Ratelimit::INTERVAL_NS), Some(0));
+        // A new interval starts at the first call after the last one ended.
+        for _ in 2..Ratelimit::BURST {
+            assert_eq!(r.allow_at(t + 2 * Ratelimit::INTERVAL_NS - 1), Some(0));
+        }
+        assert_eq!(r.allow_at(t + 2 * Ratelimit::INTERVAL_NS - 1), None);
+        assert_eq!(r.allow_at(t + 2 * Ratelimit::INTERVAL_NS), Some(1));
+        // The first call ever is allowed whatever the clock says.
+        assert_eq!(Ratelimit::new().allow_at(0), Some(0));
     }
 
     /// The kernel storage hands out zeroed buffers of the requested length.

@@ -8,7 +8,7 @@
 //!
 //! [`Fmap::parse`] validates a blob laid out as `include/uapi/linux/famfs_fmap.h` describes
 //! against a device table and builds the resolved form; [`Fmap::resolve`] maps a file offset to
-//! a device range with no allocation and no loop over extents.
+//! a device range with no allocation, no loop over extents and no division.
 //!
 //! Memory for the resolved form comes from the caller through the [`Storage`] trait, so this
 //! file needs neither `alloc` nor the `kernel` crate.
@@ -394,14 +394,55 @@ pub enum ExtType {
 }
 
 /// A contiguous device range: a simple extent or a strip of an interleaved extent.
+///
+/// Packed in 16 bytes instead of 24: offset and length are [`ALIGN`] aligned, so their low 12
+/// bits are free and hold the device index, its low 12 bits in the offset word and its high 12
+/// bits in the length word. Device indices are therefore below [`MAX_DEVICE_INDEX`].
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Extent {
-    /// Device index in the device table.
-    pub dev: u32,
-    /// Byte offset in the device.
-    pub offset: u64,
-    /// Length in bytes.
-    pub len: u64,
+    /// The offset, ORed with bits 0 to 11 of the device index.
+    lo: u64,
+    /// The length, ORed with bits 12 to 23 of the device index.
+    hi: u64,
+}
+
+/// Device indices are below this: a larger index is [`Error::BadDevice`] whatever the device
+/// table given to [`Fmap::parse`].
+pub const MAX_DEVICE_INDEX: u32 = 1 << 24;
+
+impl Extent {
+    /// The bits below [`ALIGN`].
+    const LOW: u64 = ALIGN - 1;
+
+    /// Packs a validated range: `offset` and `len` [`ALIGN`] aligned, `dev` below
+    /// [`MAX_DEVICE_INDEX`].
+    fn pack(dev: u32, offset: u64, len: u64) -> Self {
+        let dev = u64::from(dev);
+        Extent {
+            lo: offset | (dev & Self::LOW),
+            hi: len | ((dev >> 12) & Self::LOW),
+        }
+    }
+
+    /// Returns the device index in the device table.
+    #[inline]
+    pub fn dev(&self) -> u32 {
+        // CAST: 24 bits.
+        ((self.lo & Self::LOW) | ((self.hi & Self::LOW) << 12)) as u32
+    }
+
+    /// Returns the byte offset in the device.
+    #[inline]
+    pub fn offset(&self) -> u64 {
+        self.lo & !Self::LOW
+    }
+
+    /// Returns the length in bytes, never zero.
+    #[inline]
+    #[allow(clippy::len_without_is_empty, reason = "an extent is never empty")]
+    pub fn len(&self) -> u64 {
+        self.hi & !Self::LOW
+    }
 }
 
 /// The resolved form of an interleaved extent.
@@ -416,6 +457,8 @@ pub struct Interleave {
     pub nstrips: NonZeroU32,
     /// Base-two logarithm of the chunk size.
     pub chunk_shift: u32,
+    /// Divides a chunk number by [`Interleave::nstrips`].
+    pub per_stripe: Reciprocal,
 }
 
 impl Default for Interleave {
@@ -425,7 +468,81 @@ impl Default for Interleave {
             first_strip: 0,
             nstrips: NonZeroU32::MIN,
             chunk_shift: 0,
+            per_stripe: Reciprocal::new(NonZeroU64::MIN),
         }
+    }
+}
+
+/// Division by a fixed divisor with a multiply and shifts instead of a divide instruction.
+///
+/// [`Reciprocal::quotient`] is exact for every divisor `d >= 1` and every dividend below
+/// `1 << RECIPROCAL_BITS`. With `l = ceil(log2(d))`, so `2^(l-1) < d <= 2^l`, and
+/// `N = RECIPROCAL_BITS`, the multiplier is `m = ceil(2^(N+l) / d)`. Write
+/// `m * d = 2^(N+l) + e` with `0 <= e < d`, and `n = q * d + r` with `0 <= r < d`. Then
+/// `n * m / 2^(N+l) = n / d + n * e / (d * 2^(N+l))`, and
+///
+/// - the second term is at least 0 and below `n / 2^(N+l) < 2^-l <= 1 / d` (as `e < d` and
+///   `n < 2^N`),
+/// - `n / d = q + r / d` with `r / d <= 1 - 1 / d`,
+///
+/// so `q <= n * m / 2^(N+l) < q + 1` and `floor(n * m / 2^(N+l)) = q`. `m <= 2^(N+1)` because
+/// `d > 2^(l-1)` (and `m = 2^N` for `d = 1`), so `m` fits in 64 bits, and so does
+/// `n << (64 - N)`: their 128-bit product, shifted right by 64 (taking the high word) and then
+/// by `l`, is the quotient. Divisors above `2^N` exceed every dividend: their quotient is 0,
+/// which `m = 0` gives. No divisor needs another path.
+///
+/// The dividends are below `2^52`, so `RECIPROCAL_BITS` is 52: a chunk number is a file offset
+/// inside an interleaved extent (below 2^64) shifted right by the chunk size's logarithm (at
+/// least 12), and a page number is a file offset (below 2^63) shifted right by 12.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Reciprocal {
+    /// `ceil(2^(RECIPROCAL_BITS + shift) / d)`, at most `2^(RECIPROCAL_BITS + 1)`; 0 for a
+    /// divisor above `2^RECIPROCAL_BITS`.
+    mul: u64,
+    /// `ceil(log2(d))`, at most `RECIPROCAL_BITS`.
+    shift: u32,
+}
+
+/// [`Reciprocal::quotient`] is exact for dividends below `1 << RECIPROCAL_BITS`.
+pub const RECIPROCAL_BITS: u32 = 52;
+
+impl Reciprocal {
+    /// Returns the reciprocal of `d`.
+    ///
+    /// Divides at parse time, with 64-bit operands only (no 128-bit division, which the
+    /// kernel does not provide).
+    pub fn new(d: NonZeroU64) -> Self {
+        let shift = u64::BITS - (d.get() - 1).leading_zeros();
+        if shift > RECIPROCAL_BITS {
+            return Reciprocal { mul: 0, shift: 0 };
+        }
+        // Long division of `2^(N+shift)`: `2^shift = 1 * d + (2^shift - d)`, as
+        // `d <= 2^shift < 2 * d`; then the `N` zero bits below, 12 at a time, so that the
+        // partial remainder, below `d <= 2^N`, shifted stays below 2^64.
+        let (mut q, mut r) = (1u64, (1u64 << shift) - d.get());
+        let mut left = RECIPROCAL_BITS;
+        while left > 0 {
+            let bits = left.min(12);
+            let cur = r << bits;
+            q = (q << bits) + cur / d;
+            r = cur % d;
+            left -= bits;
+        }
+        // Cannot overflow: the quotient is at most `2^(N+1)` (see above).
+        Reciprocal {
+            mul: q + u64::from(r != 0),
+            shift,
+        }
+    }
+
+    /// Returns `n / d` for the `d` of [`Reciprocal::new`], if `n < 1 << RECIPROCAL_BITS`.
+    ///
+    /// Larger dividends give wrong quotients: callers must keep them in range.
+    #[inline]
+    pub fn quotient(self, n: u64) -> u64 {
+        let p = u128::from(n << (u64::BITS - RECIPROCAL_BITS)) * u128::from(self.mul);
+        // CAST: the high word of a product of two 64-bit values fits in 64 bits.
+        ((p >> u64::BITS) as u64) >> self.shift
     }
 }
 
@@ -450,8 +567,9 @@ pub struct Mapping {
 enum Locator {
     /// All extents but the last are `1 << shift` bytes long.
     Shift(u32),
-    /// All extents but the last have the same length.
-    Div(NonZeroU64),
+    /// All extents but the last are `.0` bytes long, a multiple of [`ALIGN`] that is not a
+    /// power of two; `.1` divides by their number of pages.
+    Pages(u64, Reciprocal),
     /// Binary search of the extents' file offsets, narrowed by a bucket index: bucket `j` holds
     /// the number of the extent holding file offset `j << .0`.
     Search(u32),
@@ -633,6 +751,7 @@ fn parse_extent(
     }
     let dev_size = usize::try_from(dev)
         .ok()
+        .filter(|_| dev < MAX_DEVICE_INDEX)
         .and_then(|i| devs.get(i))
         .copied()
         .ok_or(Error::BadDevice { site, dev })?;
@@ -646,7 +765,7 @@ fn parse_extent(
     if !pmd_aligned(offset) || !pmd_aligned(len) {
         *pmd_unaligned = pmd_unaligned.saturating_add(1);
     }
-    Ok(Extent { dev, offset, len })
+    Ok(Extent::pack(dev, offset, len))
 }
 
 /// Tracks whether all extents but the last have the same length.
@@ -672,9 +791,15 @@ impl Uniform {
 
     /// Returns the locator for the extents pushed.
     fn locator(&self) -> Locator {
-        match NonZeroU64::new(self.first) {
-            Some(l) if self.uniform && l.is_power_of_two() => Locator::Shift(l.trailing_zeros()),
-            Some(l) if self.uniform => Locator::Div(l),
+        let pages = NonZeroU64::new(self.first >> ALIGN.trailing_zeros());
+        match (NonZeroU64::new(self.first), pages) {
+            (Some(l), _) if self.uniform && l.is_power_of_two() => {
+                Locator::Shift(l.trailing_zeros())
+            }
+            // Only the length of a single extent, never used then, can be unaligned.
+            (_, Some(p)) if self.uniform && self.first & (ALIGN - 1) == 0 => {
+                Locator::Pages(self.first, Reciprocal::new(p))
+            }
             _ => Locator::Search(0),
         }
     }
@@ -745,10 +870,10 @@ fn walk(
             ExtType::Simple => {
                 let e = parse_extent(&r, at, site, devs, &mut pmd_unaligned)?;
                 at += SIMPLE_EXT_SIZE;
-                max_dev = max_dev.max(e.dev);
+                max_dev = max_dev.max(e.dev());
                 nrecords += 1;
                 sink(Record::Extent(e));
-                e.len
+                e.len()
             }
             ExtType::Interleave => {
                 let past = Error::ExtentsPastBlob { ext: i };
@@ -794,6 +919,7 @@ fn walk(
                     first_strip: u32::try_from(nrecords).map_err(|_| past)?,
                     nstrips,
                     chunk_shift,
+                    per_stripe: Reciprocal::new(nstrips.into()),
                 }));
                 // Chunk `c` lands on strip `c % nstrips`: the first `nchunks % nstrips` strips
                 // get one chunk more than the others. A partial last chunk needs only its
@@ -818,10 +944,10 @@ fn walk(
                     if u64::from(k) == last_strip {
                         need -= short;
                     }
-                    if e.len < need {
+                    if e.len() < need {
                         return Err(Error::StripTooShort { site });
                     }
-                    max_dev = max_dev.max(e.dev);
+                    max_dev = max_dev.max(e.dev());
                     nrecords += 1;
                     sink(Record::Extent(e));
                 }
@@ -858,9 +984,9 @@ impl<S: Storage> Fmap<S> {
     /// `devs[i]` is the size in bytes of device `i`. Every rule of
     /// `include/uapi/linux/famfs_fmap.h` is checked; the first broken one is returned. Memory
     /// comes from `S`: a buffer of [`Extent`] for the simple extents or strips, one of
-    /// [`Interleave`] for the interleaved extents, and, only if the extents (all but the last)
-    /// have different lengths, the extents' file offsets and a bucket index (12 bytes per
-    /// extent at most).
+    /// [`Interleave`] for the interleaved extents, and, unless the extents (all but the last)
+    /// share one length, the extents' file offsets and a bucket index (12 bytes per extent at
+    /// most).
     pub fn parse(blob: &[u8], devs: &[u64]) -> Result<Self, Error> {
         let hdr = parse_header(blob)?;
         // First pass: validate everything and size the buffers.
@@ -877,7 +1003,7 @@ impl<S: Storage> Fmap<S> {
                 let n = usize::try_from(((sum.covered - 1) >> shift) + 1).unwrap_or(nexts);
                 (nexts, Locator::Search(shift), n.min(nexts))
             }
-            l @ (Locator::Shift(_) | Locator::Div(_)) => (0, l, 0),
+            l @ (Locator::Shift(_) | Locator::Pages(..)) => (0, l, 0),
         };
         let mut extents = S::alloc::<Extent>(sum.nrecords).ok_or(Error::NoMemory)?;
         let mut iexts = S::alloc::<Interleave>(niexts).ok_or(Error::NoMemory)?;
@@ -902,7 +1028,7 @@ impl<S: Storage> Fmap<S> {
                     ne += 1;
                 }
                 if hdr.ext_type == ExtType::Simple {
-                    push_start(&mut starts, e.len);
+                    push_start(&mut starts, e.len());
                 }
             }
             Record::Interleave(ie) => {
@@ -999,9 +1125,11 @@ impl<S: Storage> Fmap<S> {
                 let i = (pos >> shift).min(last);
                 (i, i << shift)
             }
-            Locator::Div(len) => {
-                let i = (pos / len).min(last);
-                (i, i * len.get())
+            Locator::Pages(len, per_extent) => {
+                // Exact: `pos < file_size < 2^63`, so the page number is below
+                // `1 << RECIPROCAL_BITS`. `i * len` is the start of extent `i <= last`.
+                let i = per_extent.quotient(pos >> ALIGN.trailing_zeros()).min(last);
+                (i, i * len)
             }
             Locator::Search(shift) => {
                 // Extents `lo` to `hi` hold the bucket of `pos`.
@@ -1025,8 +1153,9 @@ impl<S: Storage> Fmap<S> {
     /// The returned [`Mapping`] starts at `pos` and is as long as possible without crossing the
     /// end of an extent, the end of a chunk or `file_size` rounded up to [`ALIGN`]. Its length is
     /// never zero and it lies inside its device. Offsets at or past `file_size` return
-    /// [`Error::PastEof`]. Runs in constant time, or logarithmic in the number of extents when
-    /// they have different lengths.
+    /// [`Error::PastEof`]. Runs in constant time, or logarithmic in the number of extents in a
+    /// bucket of the index when the extents have different lengths. Divides nothing: extents
+    /// and chunks are found with shifts, the index and [`Reciprocal`].
     pub fn resolve(&self, pos: u64) -> Result<Mapping, Error> {
         let past = Error::PastEof { pos };
         if pos >= self.file_size {
@@ -1036,7 +1165,7 @@ impl<S: Storage> Fmap<S> {
         let (e, dev_offset, edge) = match self.ext_type {
             ExtType::Simple => {
                 let e = self.extents.get(i).ok_or(past)?;
-                (e, e.offset + off, e.len)
+                (e, e.offset() + off, e.len())
             }
             ExtType::Interleave => {
                 let ie = self.iexts.get(i).ok_or(past)?;
@@ -1046,14 +1175,15 @@ impl<S: Storage> Fmap<S> {
                 let shift = ie.chunk_shift;
                 let chunk = off >> shift;
                 let in_chunk = off & ((1u64 << shift) - 1);
-                let stripe = chunk / NonZeroU64::from(ie.nstrips);
+                // Exact: `chunk < 2^(64 - 12) = 1 << RECIPROCAL_BITS` as `chunk_shift >= 12`.
+                let stripe = ie.per_stripe.quotient(chunk);
                 let k = chunk - stripe * u64::from(ie.nstrips.get());
                 let idx = usize::try_from(u64::from(ie.first_strip) + k).map_err(|_| past)?;
                 let e = self.extents.get(idx).ok_or(past)?;
                 // Cannot overflow: parse checked the strip holds this chunk inside its device.
                 (
                     e,
-                    e.offset + (stripe << shift) + in_chunk,
+                    e.offset() + (stripe << shift) + in_chunk,
                     (chunk + 1) << shift,
                 )
             }
@@ -1066,7 +1196,7 @@ impl<S: Storage> Fmap<S> {
         // `pos < file_size <= eof`: the length is not zero.
         let len = (edge - off).min(self.eof - pos);
         Ok(Mapping {
-            dev: e.dev,
+            dev: e.dev(),
             dev_offset,
             file_offset: pos,
             len,

@@ -27,16 +27,19 @@ use super::fmap::{
     Error,
     Fmap,
     Mapping,
+    Reciprocal,
     Site,
     Storage,
     HDR_FMAP_SIZE,
     HEADER_SIZE,
     IEXT_SIZE,
     MAX_SIZE,
+    RECIPROCAL_BITS,
     SIMPLE_EXT_SIZE,
     VERSION, //
 };
 use core::fmt;
+use core::num::NonZeroU64;
 
 /// One MiB.
 const MIB: u64 = 1 << 20;
@@ -345,6 +348,81 @@ pub fn check<S: Storage>(case: &Case) -> Result<(), Failure> {
     }
 }
 
+/// Divisors [`check_reciprocals`] tries: small ones, odd and even, ones around powers of two,
+/// the strip counts around the most a blob holds, the largest `u32` values, page counts around
+/// `1 << RECIPROCAL_BITS` (the most an extent has) and above, up to `u64::MAX`.
+pub static DIVISORS: &[u64] = &[
+    1,
+    2,
+    3,
+    4,
+    5,
+    6,
+    7,
+    9,
+    10,
+    11,
+    12,
+    13,
+    641,
+    4095,
+    4096,
+    4097,
+    699_047,
+    699_048,
+    699_049,
+    6_700_417,
+    (1 << 31) - 1,
+    1 << 31,
+    (1 << 31) + 1,
+    (1 << 32) - 3,
+    (1 << 32) - 2,
+    (1 << 32) - 1,
+    1 << 32,
+    (1 << 32) + 1,
+    3 << 40,
+    (1 << 51) + 1,
+    (1 << 52) - 1,
+    1 << 52,
+    (1 << 52) + 1,
+    1 << 63,
+    u64::MAX,
+];
+
+/// Checks [`Reciprocal::quotient`] against the `/` operator for every divisor of [`DIVISORS`],
+/// at the dividends where a wrong multiplier or shift shows first: around the first multiples
+/// of the divisor, around the largest multiple below `1 << RECIPROCAL_BITS`, and at that limit.
+///
+/// Returns the first divisor and dividend whose quotients differ.
+pub fn check_reciprocals() -> Result<(), (u64, u64)> {
+    let limit = 1u64 << RECIPROCAL_BITS;
+    for &d in DIVISORS {
+        let Some(nz) = NonZeroU64::new(d) else {
+            return Err((d, 0));
+        };
+        let r = Reciprocal::new(nz);
+        let top = (limit - 1) / d * d;
+        let near = [
+            0,
+            d,
+            d.saturating_mul(2),
+            d.saturating_mul(3),
+            top,
+            top.saturating_sub(d),
+            limit - 1,
+            limit / 2,
+        ];
+        for base in near {
+            for n in [base.wrapping_sub(1), base, base.saturating_add(1)] {
+                if n < limit && r.quotient(n) != n / d {
+                    return Err((d, n));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Two 64 MiB devices.
 const DEVS: &[u64] = &[64 * MIB, 64 * MIB];
 /// One device as large as the format allows.
@@ -470,6 +548,135 @@ pub static CASES: &[Case] = &[
             ],
         },
     ),
+    case(
+        "uniform 12 KiB extents, longer last one",
+        DEVS,
+        |w| {
+            w.header(REG, EXT_SIMPLE, 8, 104 * 1024 - 100);
+            for i in 0..7u32 {
+                w.simple(i & 1, u64::from(i) * 12 * 1024, 12 * 1024);
+            }
+            w.simple(1, MIB, 20 * 1024);
+        },
+        Expect::Ok {
+            pmd_unaligned: 8,
+            probes: &[
+                at(12 * 1024 - 1, map(0, 12 * 1024 - 1, 12 * 1024 - 1, 1)),
+                at(12 * 1024, map(1, 12 * 1024, 12 * 1024, 12 * 1024)),
+                at(
+                    72 * 1024 + 5,
+                    map(0, 72 * 1024 + 5, 72 * 1024 + 5, 12 * 1024 - 5),
+                ),
+                at(84 * 1024, map(1, MIB, 84 * 1024, 20 * 1024)),
+                at(
+                    104 * 1024 - 101,
+                    map(1, MIB + 20 * 1024 - 101, 104 * 1024 - 101, 101),
+                ),
+                at(104 * 1024 - 100, eof(104 * 1024 - 100)),
+            ],
+        },
+    ),
+    case(
+        "uniform extents of 3 << 60 bytes and a 4 KiB one",
+        HUGE,
+        |w| {
+            w.header(REG, EXT_SIMPLE, 3, 6 * (1 << 60) + K4 - 1)
+                .simple(0, 3 << 60, 3 << 60)
+                .simple(0, 0, 3 << 60)
+                .simple(0, 6 << 60, K4);
+        },
+        Expect::Ok {
+            pmd_unaligned: 1,
+            probes: &[
+                at((3 << 60) - 1, map(0, (6 << 60) - 1, (3 << 60) - 1, 1)),
+                at(3 << 60, map(0, 0, 3 << 60, 3 << 60)),
+                at(
+                    (6 << 60) - K4 + 3,
+                    map(0, (3 << 60) - K4 + 3, (6 << 60) - K4 + 3, K4 - 3),
+                ),
+                at(
+                    (6 << 60) + K4 - 2,
+                    map(0, (6 << 60) + K4 - 2, (6 << 60) + K4 - 2, 2),
+                ),
+                at((6 << 60) + K4 - 1, eof((6 << 60) + K4 - 1)),
+            ],
+        },
+    ),
+    // 2^51 chunks of 4 KiB dealt to 3 strips: 2^51 % 3 == 2, so strips 0 and 1 hold
+    // (2^51 + 1) / 3 chunks and strip 2 one less. The strips lie back to back on the device.
+    case(
+        "3 strips of 4 KiB chunks up to MAX_LFS_FILESIZE",
+        HUGE,
+        |w| {
+            w.header(REG, EXT_INTERLEAVE, 1, i64::MAX.unsigned_abs())
+                .iext(3, 4096, 1 << 63)
+                .simple(0, 0, 3_074_457_345_618_259_968)
+                .simple(0, 3_074_457_345_618_259_968, 3_074_457_345_618_259_968)
+                .simple(0, 6_148_914_691_236_519_936, 3_074_457_345_618_255_872);
+        },
+        Expect::Ok {
+            pmd_unaligned: 4,
+            probes: &[
+                // Chunk 2^51 - 1: strip 1, stripe (2^51 - 2) / 3.
+                at(
+                    (1 << 63) - 2,
+                    map(0, 6_148_914_691_236_519_934, (1 << 63) - 2, 2),
+                ),
+                // Chunk 2^50 + 3: strip 1 (2^50 % 3 == 1), stripe (2^50 + 2) / 3, 57 bytes in.
+                at(
+                    (1 << 62) + 12345,
+                    map(0, 4_611_686_018_427_392_057, (1 << 62) + 12345, K4 - 57),
+                ),
+                // Chunk 3000009: strip 0, stripe 1000003.
+                at(
+                    3 * K4 * 1_000_003 + 5,
+                    map(0, 4_096_012_293, 12_288_036_869, K4 - 5),
+                ),
+                // Chunk 2^51 - 3: the last chunk of strip 2.
+                at(
+                    (1 << 63) - 3 * K4,
+                    map(0, (1 << 63) - K4, (1 << 63) - 3 * K4, K4),
+                ),
+                at(i64::MAX.unsigned_abs(), eof(i64::MAX.unsigned_abs())),
+            ],
+        },
+    ),
+    // The most strips one blob holds: 699048, not a power of two, two 4 KiB chunks each.
+    Case {
+        name: "most strips a blob holds",
+        devs: HUGE,
+        buf_len: MAX_SIZE,
+        build: |w| {
+            w.header(REG, EXT_INTERLEAVE, 1, 2 * 699_048 * K4).iext(
+                699_048,
+                4096,
+                2 * 699_048 * K4,
+            );
+            for k in 0..699_048u64 {
+                w.simple(0, k * 2 * K4, 2 * K4);
+            }
+        },
+        expect: Expect::Ok {
+            pmd_unaligned: 699_049,
+            probes: &[
+                at(
+                    (699_048 + 5) * K4 + 7,
+                    map(0, 5 * 2 * K4 + K4 + 7, (699_048 + 5) * K4 + 7, K4 - 7),
+                ),
+                at(699_047 * K4, map(0, 699_047 * 2 * K4, 699_047 * K4, K4)),
+                at(
+                    (2 * 699_048 - 1) * K4 + 4095,
+                    map(
+                        0,
+                        699_047 * 2 * K4 + K4 + 4095,
+                        (2 * 699_048 - 1) * K4 + 4095,
+                        1,
+                    ),
+                ),
+                at(2 * 699_048 * K4, eof(2 * 699_048 * K4)),
+            ],
+        },
+    },
     case(
         "extents of different lengths",
         DEVS,

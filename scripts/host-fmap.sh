@@ -3,10 +3,11 @@
 #
 # Host checks of the fmap core (rust/fmap.rs, rust/fmap_cases.rs, rust/fmap-host/).
 #
-# Usage: scripts/host-fmap.sh [all|lint|test|fuzz|bench|corpus]
-#   all     lint, test and fuzz (the default)
+# Usage: scripts/host-fmap.sh [all|lint|test|nodiv|fuzz|bench|corpus]
+#   all     lint, test, nodiv and fuzz (the default)
 #   lint    rustfmt, cargo clippy, and clippy with the kernel's lint flags on the shared files
 #   test    cargo test -p famfs-fmap
+#   nodiv   disassemble Fmap::resolve of a release build: no division instruction may remain
 #   fuzz    run the parse_resolve fuzzer for FUZZ_SECONDS (default 60) seconds
 #   bench   resolve microbenchmarks, printed as a compact table
 #   corpus  regenerate the fuzzing seed corpus from the shared cases
@@ -95,6 +96,18 @@ run_tests() {
 	return "${PIPESTATUS[0]}"
 }
 
+# Fmap::resolve runs on every fault: it must not divide. famfs_fmap::resolve and ::parse are
+# never-inlined wrappers in the release build of fmap_model (which vm.sh builds too); parse
+# divides, and is the control that the check sees divisions at all.
+nodiv() {
+	command -v objdump >/dev/null || die "objdump not found (binutils)"
+	(cd "$TOP" && "${NICE[@]}" cargo build -q --release --locked -p famfs-fmap \
+		--bin fmap_model) || die "building fmap_model failed"
+	python3 "$TOP/scripts/check-nodiv.py" \
+		"${CARGO_TARGET_DIR:-$TOP/target}/release/fmap_model" \
+		--root famfs_fmap::resolve --control famfs_fmap::parse
+}
+
 fuzz() {
 	fuzz_deps
 	local work log sanitizer=address runs
@@ -150,11 +163,12 @@ corpus() {
 
 deps
 case "${1:-all}" in
-all) lint && run_tests && fuzz ;;
+all) lint && run_tests && nodiv && fuzz ;;
 lint) lint ;;
 test) run_tests ;;
+nodiv) nodiv ;;
 fuzz) fuzz ;;
 bench) bench ;;
 corpus) corpus ;;
-*) die "usage: $0 [all|lint|test|fuzz|bench|corpus]" ;;
+*) die "usage: $0 [all|lint|test|nodiv|fuzz|bench|corpus]" ;;
 esac

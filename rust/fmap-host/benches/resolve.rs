@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Resolve latency by map shape and extent count.
+//! Resolve latency by map shape and extent count, and parse time.
 //!
-//! Each benchmark parses one map, then resolves offsets drawn at random inside the file (a
-//! fixed pseudo-random sequence, so runs are comparable). The largest count is the most simple
-//! extents a blob of `FAMFS_FMAP_MAX_SIZE` holds.
+//! Each resolve benchmark parses one map, then resolves offsets drawn at random inside the file
+//! (a fixed pseudo-random sequence, so runs are comparable). The largest count is the most
+//! simple extents a blob of `FAMFS_FMAP_MAX_SIZE` holds. The `parse_*` benchmarks time
+//! [`Fmap::parse`] of the same blobs.
 //!
 //! The `*_hot` variants draw the offsets from the first [`HOT`] extents only: the map's data
 //! stays in the CPU cache, so they show the cost of the arithmetic alone, which must not grow
@@ -34,6 +35,8 @@ const COUNTS: &[usize] = &[
 const HOT: u64 = 64;
 /// Strips per interleaved extent.
 const STRIPS: usize = 8;
+/// Strips per interleaved extent of the `*_odd` variants: not a power of two.
+const ODD_STRIPS: usize = 6;
 /// Two MiB.
 const M2: u64 = 2 << 20;
 /// One device large enough for every map.
@@ -56,13 +59,24 @@ fn offsets(size: u64, n: usize) -> Vec<u64> {
         .collect()
 }
 
-/// Builds a blob with `write` into a buffer of `len` bytes and parses it.
-fn build(len: usize, write: impl FnOnce(&mut Writer<'_>)) -> Fmap {
+/// Builds a blob with `write` into a buffer of `len` bytes.
+fn blob(len: usize, write: impl FnOnce(&mut Writer<'_>)) -> Vec<u8> {
     let mut buf = vec![0u8; len];
     let mut w = Writer::new(&mut buf);
     write(&mut w);
     let n = w.finish().unwrap();
-    Fmap::parse(&buf[..n], DEVS).unwrap()
+    buf.truncate(n);
+    buf
+}
+
+/// Parses a blob of the benchmarks' device table.
+fn parse(blob: &[u8]) -> Fmap {
+    Fmap::parse(blob, DEVS).unwrap()
+}
+
+/// Times [`Fmap::parse`] of `blob`.
+fn run_parse(b: Bencher<'_, '_>, blob: &[u8]) {
+    b.bench_local(|| black_box(Fmap::parse(black_box(blob), DEVS).is_ok()));
 }
 
 /// Resolves random offsets of `f` in a loop.
@@ -80,15 +94,25 @@ fn run_below(b: Bencher<'_, '_>, f: &Fmap, window: u64) {
     });
 }
 
-/// `n` simple extents, all 2 MiB: the shift path.
-fn uniform_map(n: usize) -> Fmap {
-    let size = n as u64 * M2;
-    build(HEADER_SIZE + n * SIMPLE_EXT_SIZE, |w| {
+/// `n` simple extents, all `len` bytes long.
+fn uniform_blob(n: usize, len: u64) -> Vec<u8> {
+    let size = n as u64 * len;
+    blob(HEADER_SIZE + n * SIMPLE_EXT_SIZE, |w| {
         w.header(REG, EXT_SIMPLE, n as u32, size);
         for i in 0..n as u64 {
-            w.simple(0, i * M2, M2);
+            w.simple(0, i * len, len);
         }
     })
+}
+
+/// `n` simple extents, all 2 MiB: the shift path.
+fn uniform_map(n: usize) -> Fmap {
+    parse(&uniform_blob(n, M2))
+}
+
+/// `n` simple extents, all 6 MiB: one length, not a power of two.
+fn uniform_odd_map(n: usize) -> Fmap {
+    parse(&uniform_blob(n, 3 * M2))
 }
 
 /// Simple extents, all 2 MiB: the shift path.
@@ -103,11 +127,28 @@ fn simple_uniform_hot(b: Bencher<'_, '_>, n: usize) {
     run_below(b, &uniform_map(n), HOT * M2);
 }
 
+/// Simple extents, all 6 MiB.
+#[divan::bench(args = COUNTS, max_time = 1)]
+fn simple_uniform_odd(b: Bencher<'_, '_>, n: usize) {
+    run(b, &uniform_odd_map(n));
+}
+
+/// Simple extents, all 6 MiB, offsets in the first [`HOT`] extents.
+#[divan::bench(args = COUNTS, max_time = 1)]
+fn simple_uniform_odd_hot(b: Bencher<'_, '_>, n: usize) {
+    run_below(b, &uniform_odd_map(n), HOT * 3 * M2);
+}
+
 /// `n` simple extents of 2, 4 or 6 MiB: the search path.
 fn nonuniform_map(n: usize) -> Fmap {
+    parse(&nonuniform_blob(n))
+}
+
+/// `n` simple extents of 2, 4 or 6 MiB.
+fn nonuniform_blob(n: usize) -> Vec<u8> {
     let lens: Vec<u64> = offsets(3, n).into_iter().map(|x| (x + 1) * M2).collect();
     let size: u64 = lens.iter().sum();
-    build(HEADER_SIZE + n * SIMPLE_EXT_SIZE, |w| {
+    blob(HEADER_SIZE + n * SIMPLE_EXT_SIZE, |w| {
         w.header(REG, EXT_SIMPLE, n as u32, size);
         let mut at = 0;
         for len in &lens {
@@ -141,12 +182,54 @@ fn interleaved_hot(b: Bencher<'_, '_>, n: usize) {
     run_below(b, &interleaved_map(n), HOT * 4 * M2);
 }
 
+/// Interleaved extents of 6 strips and 2 MiB chunks, `n` strips in all.
+#[divan::bench(args = COUNTS, max_time = 1)]
+fn interleaved_odd(b: Bencher<'_, '_>, n: usize) {
+    run(b, &parse(&interleaved_blob(n, ODD_STRIPS)));
+}
+
+/// Interleaved extents as in [`interleaved_odd`], offsets in the first [`HOT`] strips'
+/// extents.
+#[divan::bench(args = COUNTS, max_time = 1)]
+fn interleaved_odd_hot(b: Bencher<'_, '_>, n: usize) {
+    run_below(b, &parse(&interleaved_blob(n, ODD_STRIPS)), HOT * 4 * M2);
+}
+
+/// Parse of `n` simple extents, all 2 MiB.
+#[divan::bench(args = COUNTS, max_time = 1)]
+fn parse_simple_uniform(b: Bencher<'_, '_>, n: usize) {
+    run_parse(b, &uniform_blob(n, M2));
+}
+
+/// Parse of `n` simple extents, all 6 MiB (the bucket index is built).
+#[divan::bench(args = COUNTS, max_time = 1)]
+fn parse_simple_uniform_odd(b: Bencher<'_, '_>, n: usize) {
+    run_parse(b, &uniform_blob(n, 3 * M2));
+}
+
+/// Parse of `n` simple extents of 2, 4 or 6 MiB.
+#[divan::bench(args = COUNTS, max_time = 1)]
+fn parse_simple_nonuniform(b: Bencher<'_, '_>, n: usize) {
+    run_parse(b, &nonuniform_blob(n));
+}
+
+/// Parse of `n` strips in interleaved extents of 6 strips.
+#[divan::bench(args = COUNTS, max_time = 1)]
+fn parse_interleaved_odd(b: Bencher<'_, '_>, n: usize) {
+    run_parse(b, &interleaved_blob(n, ODD_STRIPS));
+}
+
 /// `n` strips in interleaved extents of 8 strips (fewer for small `n`) and 2 MiB chunks.
 fn interleaved_map(n: usize) -> Fmap {
-    let nstrips = n.min(STRIPS);
+    parse(&interleaved_blob(n, STRIPS))
+}
+
+/// `n` strips in interleaved extents of `strips` strips (fewer for small `n`) and 2 MiB chunks.
+fn interleaved_blob(n: usize, strips: usize) -> Vec<u8> {
+    let nstrips = n.min(strips);
     let nexts = (n / nstrips).min((MAX_SIZE - HEADER_SIZE) / ((nstrips + 1) * SIMPLE_EXT_SIZE));
     let nbytes = nstrips as u64 * 4 * M2;
-    build(HEADER_SIZE + nexts * (nstrips + 1) * SIMPLE_EXT_SIZE, |w| {
+    blob(HEADER_SIZE + nexts * (nstrips + 1) * SIMPLE_EXT_SIZE, |w| {
         w.header(REG, EXT_INTERLEAVE, nexts as u32, nexts as u64 * nbytes);
         let mut at = 0;
         for _ in 0..nexts {

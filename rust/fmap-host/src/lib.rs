@@ -36,6 +36,22 @@ impl fmap::Storage for VecStorage {
 /// The resolved map type on the host.
 pub type Fmap = fmap::Fmap<VecStorage>;
 
+/// [`fmap::Fmap::parse`] with host storage, never inlined, so that its code has a symbol of
+/// its own in a release build: `scripts/host-fmap.sh nodiv` disassembles it as the control that
+/// does contain divisions.
+#[inline(never)]
+pub fn parse(blob: &[u8], devs: &[u64]) -> Result<Fmap, fmap::Error> {
+    Fmap::parse(blob, devs)
+}
+
+/// [`fmap::Fmap::resolve`] with host storage, never inlined, so that its code has a symbol of
+/// its own in a release build: `scripts/host-fmap.sh nodiv` checks that it and everything it
+/// calls contain no division instruction.
+#[inline(never)]
+pub fn resolve(map: &Fmap, pos: u64) -> Result<fmap::Mapping, fmap::Error> {
+    map.resolve(pos)
+}
+
 /// Splits a fuzzer input into a device table and a blob.
 ///
 /// The first byte's low two bits give the number of devices minus one; that many little-endian

@@ -10,7 +10,7 @@
 
 use famfs_fmap::{
     fmap::{Error, Fmap, Storage},
-    fmap_cases::{check, Expect, Writer, CASES, EXT_SIMPLE, REG},
+    fmap_cases::{check, check_reciprocals, Expect, Writer, CASES, EXT_SIMPLE, REG},
     VecStorage,
 };
 
@@ -198,4 +198,53 @@ fn accessors_describe_the_map() {
     assert_eq!(f.interleaves().len(), 1);
     assert_eq!(f.interleaves()[0].chunk_shift, 21);
     assert!(f.pmd_capable());
+}
+
+#[test]
+fn reciprocals_divide_exactly() {
+    assert_eq!(check_reciprocals(), Ok(()));
+}
+
+/// Extents pack the device index beside the offset and length: every index below
+/// `MAX_DEVICE_INDEX` comes back intact, a larger one is refused even when the table has it.
+#[test]
+fn device_index_limit_of_packed_extents() {
+    use famfs_fmap::fmap::{Site, MAX_DEVICE_INDEX};
+
+    let top = MAX_DEVICE_INDEX as usize;
+    // A table one larger than the limit: 16M devices of 1 MiB, the last one larger.
+    let mut devs = vec![1u64 << 20; top + 1];
+    devs[top] = u64::MAX - 4095;
+    let parse = |dev: u32, offset: u64, len: u64| {
+        let mut buf = [0u8; 64];
+        let mut w = Writer::new(&mut buf);
+        w.header(REG, EXT_SIMPLE, 1, len).simple(dev, offset, len);
+        let n = w.finish().unwrap();
+        Fmap::<VecStorage>::parse(&buf[..n], &devs)
+    };
+    for dev in [0, 1, 0xfff, 0x1000, 0xabc123, MAX_DEVICE_INDEX - 1] {
+        let f = parse(dev, (1 << 20) - 4096, 4096).unwrap();
+        let e = f.extents()[0];
+        assert_eq!(
+            (e.dev(), e.offset(), e.len()),
+            (dev, (1 << 20) - 4096, 4096)
+        );
+        assert_eq!(f.max_device(), dev);
+    }
+    assert_eq!(
+        parse(MAX_DEVICE_INDEX, u64::MAX - 8191, 4096).err(),
+        Some(Error::BadDevice {
+            site: Site::Extent(0),
+            dev: MAX_DEVICE_INDEX
+        })
+    );
+}
+
+/// The memory per extent that Documentation/fmap.rst gives.
+#[test]
+fn resolved_form_sizes() {
+    use famfs_fmap::fmap::{Extent, Interleave};
+
+    assert_eq!(core::mem::size_of::<Extent>(), 16);
+    assert_eq!(core::mem::size_of::<Interleave>(), 40);
 }

@@ -8,8 +8,9 @@
     reason = "test code: a panic is a test failure"
 )]
 
+use core::num::NonZeroU64;
 use famfs_fmap::{
-    fmap::{Error, Mapping},
+    fmap::{Error, Mapping, Reciprocal, MAX_FILE_SIZE, RECIPROCAL_BITS},
     fmap_cases::{check_mapping, Writer, EXT_INTERLEAVE, EXT_SIMPLE, REG},
     Fmap,
 };
@@ -299,6 +300,155 @@ fn interleaved(max_iexts: usize) -> impl Strategy<Value = Spec> {
         })
 }
 
+/// One device as large as the format allows.
+const HUGE: u64 = u64::MAX - (PAGE - 1);
+
+/// Maps of simple extents of one length on one huge device, most not a power of two and up to
+/// the whole device over the extents, with a last extent of its own length: extent numbers come
+/// from the page number divided by the pages of an extent, up to 2^51.
+fn simple_uniform_huge() -> impl Strategy<Value = Spec> {
+    (1u64..200, any::<u64>(), any::<u64>(), any::<u64>()).prop_map(|(n, len, last, pick)| {
+        let max_pages = HUGE / PAGE / (n + 1);
+        let len = (1 + len % max_pages) * PAGE;
+        let last = (1 + last % max_pages) * PAGE;
+        let mut exts: Vec<Ext> = (0..n)
+            .map(|i| Ext {
+                dev: 0,
+                offset: i * len,
+                len,
+            })
+            .collect();
+        exts.last_mut().unwrap().len = last;
+        let mut s = Spec {
+            layout: Layout::Simple(exts),
+            devs: vec![HUGE],
+            file_size: 0,
+        };
+        let covered = s.covered().min(MAX_FILE_SIZE);
+        s.file_size = if pick % 2 == 0 {
+            covered
+        } else {
+            file_size_in(covered, pick)
+        };
+        s
+    })
+}
+
+/// Strip counts, mostly not powers of two, up to past the most a 16 MiB blob holds.
+fn strip_counts() -> impl Strategy<Value = u32> {
+    prop_oneof![
+        1u32..40,
+        (1u32..64).prop_map(|x| 2 * x + 1),
+        699_000u32..700_000,
+        1u32..=u32::MAX,
+    ]
+}
+
+/// Interleaved maps on one huge device reaching far offsets: 1 to 3 extents with chunks from
+/// 4 KiB to 2 GiB, 1 to 9 strips and up to 2^50 chunks each, so chunk numbers come close to
+/// `1 << RECIPROCAL_BITS`. The file size is often `MAX_LFS_FILESIZE` or the whole map.
+fn interleaved_huge() -> impl Strategy<Value = Spec> {
+    (
+        proptest::collection::vec((12u32..32, 1u32..10, any::<u64>()), 1..=3),
+        any::<u64>(),
+    )
+        .prop_map(|(v, pick)| {
+            // Share the device between the extents: each gets at most a third of it.
+            let budget = HUGE / 3 / PAGE * PAGE;
+            let mut at = 0u64;
+            let mut iexts = Vec::new();
+            for (shift, nstrips, raw) in v {
+                let chunk = 1u64 << shift;
+                let n = u64::from(nstrips);
+                let max_chunks = budget >> shift;
+                let nchunks = 1 + raw % max_chunks;
+                let strips = (0..n)
+                    .map(|k| {
+                        let chunks = nchunks / n + u64::from(k < nchunks % n);
+                        let len = (chunks * chunk).max(PAGE);
+                        let e = Ext {
+                            dev: 0,
+                            offset: at,
+                            len,
+                        };
+                        at += len;
+                        e
+                    })
+                    .collect();
+                iexts.push(Iext {
+                    chunk,
+                    nbytes: nchunks * chunk,
+                    strips,
+                });
+            }
+            let mut s = Spec {
+                layout: Layout::Interleave(iexts),
+                devs: vec![HUGE],
+                file_size: 0,
+            };
+            let covered = s.covered().min(MAX_FILE_SIZE);
+            s.file_size = if pick % 2 == 0 {
+                covered
+            } else {
+                file_size_in(covered, pick)
+            };
+            s
+        })
+}
+
+/// The resolution of interleaved maps by `/` and `%`, for maps too large for [`Spec::model`].
+fn model_div(spec: &Spec, pos: u64) -> Result<Mapping, Error> {
+    if pos >= spec.file_size {
+        return Err(Error::PastEof { pos });
+    }
+    let eof = spec.file_size.div_ceil(PAGE) * PAGE;
+    let Layout::Interleave(v) = &spec.layout else {
+        unreachable!("interleaved maps only");
+    };
+    let mut file = 0u64;
+    for ie in v {
+        if pos - file < ie.nbytes {
+            let off = pos - file;
+            let chunk = off / ie.chunk;
+            let n = ie.strips.len() as u64;
+            let s = ie.strips[(chunk % n) as usize];
+            return Ok(Mapping {
+                dev: s.dev,
+                dev_offset: s.offset + chunk / n * ie.chunk + off % ie.chunk,
+                file_offset: pos,
+                len: (ie.chunk - off % ie.chunk).min(eof - pos),
+            });
+        }
+        file += ie.nbytes;
+    }
+    unreachable!("extents cover file_size");
+}
+
+/// Offsets of `spec` where the strip or stripe number changes, far into each extent: the
+/// first chunks of the last stripes, and the last chunk.
+fn far_edges(spec: &Spec) -> Vec<u64> {
+    let Layout::Interleave(v) = &spec.layout else {
+        return Vec::new();
+    };
+    let mut out = vec![spec.file_size.saturating_sub(1)];
+    let mut file = 0u64;
+    for ie in v {
+        let nchunks = ie.nbytes / ie.chunk;
+        let n = ie.strips.len() as u64;
+        let last_stripe = (nchunks - 1) / n;
+        for stripe in [last_stripe, last_stripe.saturating_sub(1), last_stripe / 2] {
+            for k in [0, 1, n - 1] {
+                let c = stripe * n + k;
+                if c < nchunks {
+                    out.extend([file + c * ie.chunk, file + (c + 1) * ie.chunk - 1]);
+                }
+            }
+        }
+        file += ie.nbytes;
+    }
+    out
+}
+
 /// Every kind of valid map.
 fn any_spec() -> impl Strategy<Value = Spec> {
     prop_oneof![
@@ -332,6 +482,58 @@ fn compare(spec: &Spec, extra: &[u64]) -> Result<(), TestCaseError> {
 
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(256))]
+
+    /// The multiply-shift quotient equals the `/` operator for any divisor and any dividend in
+    /// range, including dividends next to multiples of the divisor and at the range's end.
+    #[test]
+    fn reciprocal_matches_division(
+        d in prop_oneof![
+            strip_counts().prop_map(u64::from),
+            1u64..(1 << RECIPROCAL_BITS),
+            any::<u64>().prop_map(|x| x.max(1)),
+        ],
+        n in 0u64..(1 << RECIPROCAL_BITS),
+        q in any::<u64>(),
+        r in 0u64..3,
+    ) {
+        let r1 = Reciprocal::new(NonZeroU64::new(d).unwrap());
+        let limit = 1u64 << RECIPROCAL_BITS;
+        // A multiple of `d` in range, minus one to plus one.
+        let m = (q % (limit / d).max(1)) * d % limit;
+        for n in [n, (m + r).saturating_sub(1), limit - 1 - r] {
+            prop_assert_eq!(r1.quotient(n), n / d, "{} / {}", n, d);
+        }
+    }
+
+    /// Huge maps of one extent length resolve like the model, at every extent's edges.
+    #[test]
+    fn resolve_matches_model_simple_uniform_huge(
+        spec in simple_uniform_huge(),
+        extra in proptest::collection::vec(any::<u64>(), 32),
+    ) {
+        compare(&spec, &extra)?;
+    }
+
+    /// Far into huge interleaved maps, strip and stripe numbers match `/` and `%`.
+    #[test]
+    fn resolve_matches_division_interleaved_huge(
+        spec in interleaved_huge(),
+        extra in proptest::collection::vec(any::<u64>(), 32),
+    ) {
+        let blob = spec.encode();
+        let f = Fmap::parse(&blob, &spec.devs).map_err(|e| TestCaseError::fail(e.to_string()))?;
+        prop_assert_eq!(f.file_size(), spec.file_size);
+        let probes = far_edges(&spec)
+            .into_iter()
+            .chain(extra.iter().map(|x| x % (spec.file_size + PAGE)));
+        for pos in probes {
+            let got = f.resolve(pos);
+            prop_assert_eq!(got, model_div(&spec, pos), "pos {}", pos);
+            if let Ok(m) = got {
+                check_mapping(&f, &spec.devs, pos, &m).map_err(TestCaseError::fail)?;
+            }
+        }
+    }
 
     #[test]
     fn resolve_matches_model_simple_uniform(

@@ -77,10 +77,10 @@ fn walk(f: &Fmap, pos: u64) -> Option<(u32, u64)> {
     match f.ext_type() {
         ExtType::Simple => {
             for e in exts {
-                if pos < start + e.len {
-                    return Some((e.dev, e.offset + (pos - start)));
+                if pos < start + e.len() {
+                    return Some((e.dev(), e.offset() + (pos - start)));
                 }
-                start += e.len;
+                start += e.len();
             }
             None
         }
@@ -93,7 +93,7 @@ fn walk(f: &Fmap, pos: u64) -> Option<(u32, u64)> {
                     let c = off / chunk;
                     let k = usize::try_from(u64::from(ie.first_strip) + c % n).ok()?;
                     let e = exts.get(k)?;
-                    return Some((e.dev, e.offset + (c / n) * chunk + off % chunk));
+                    return Some((e.dev(), e.offset() + (c / n) * chunk + off % chunk));
                 }
                 start += ie.nbytes;
             }
@@ -104,7 +104,10 @@ fn walk(f: &Fmap, pos: u64) -> Option<(u32, u64)> {
 
 /// Whether two of the map's device ranges overlap, as fuse's range tree would find.
 fn overlaps(exts: &[Extent]) -> bool {
-    let mut v: Vec<(u32, u64, u64)> = exts.iter().map(|e| (e.dev, e.offset, e.len)).collect();
+    let mut v: Vec<(u32, u64, u64)> = exts
+        .iter()
+        .map(|e| (e.dev(), e.offset(), e.len()))
+        .collect();
     v.sort_unstable();
     v.windows(2).any(|w| match w {
         [a, b] => a.0 == b.0 && a.1 + a.2 > b.1,
@@ -117,7 +120,7 @@ fn judge(blob: &[u8], devs: &[u64], rng: &mut Rng) -> Result<Outcome, String> {
     if blob.is_empty() {
         return Ok(Outcome::Err(EIO));
     }
-    let f = match Fmap::parse(blob, devs) {
+    let f = match famfs_fmap::parse(blob, devs) {
         Ok(f) => f,
         Err(e) => return Ok(Outcome::Err(e.errno())),
     };
@@ -134,7 +137,7 @@ fn judge(blob: &[u8], devs: &[u64], rng: &mut Rng) -> Result<Outcome, String> {
         }
         for pos in offs {
             let (dev, addr) = walk(&f, pos).ok_or(format!("no extent holds {pos}"))?;
-            match f.resolve(pos) {
+            match famfs_fmap::resolve(&f, pos) {
                 Ok(Mapping {
                     dev: d, dev_offset, ..
                 }) if d == dev && dev_offset == addr => {}
