@@ -41,15 +41,20 @@ kernel_fragments() {
 	[ "$KERNEL_FLAVOR" = base ] || echo "$TOP/kernel/config/$KERNEL_FLAVOR.config"
 }
 
+# The kernel source version and the series, as text to hash.
+kernel_source_id() {
+	echo "$KPKG_VERSION $KTAR_SHA256"
+	cat "$TOP/kernel/series/series" 2>/dev/null || true
+	while read -r p; do
+		case "$p" in ''|'#'*) continue ;; esac
+		cat "$TOP/kernel/series/$p"
+	done < <(cat "$TOP/kernel/series/series" 2>/dev/null || true)
+}
+
 # Hash of everything that goes into the kernel build: version, series, config fragments.
 kernel_key() {
 	{
-		echo "$KPKG_VERSION $KTAR_SHA256"
-		cat "$TOP/kernel/series/series" 2>/dev/null || true
-		while read -r p; do
-			case "$p" in ''|'#'*) continue ;; esac
-			cat "$TOP/kernel/series/$p"
-		done < <(cat "$TOP/kernel/series/series" 2>/dev/null || true)
+		kernel_source_id
 		kernel_fragments | xargs cat
 		echo "$KERNEL_FLAVOR"
 	} | sha256sum | cut -c1-16
@@ -74,4 +79,79 @@ private_apt() {
 		  -o Dir::State::status=/dev/null -o Dir::Cache="$dir"
 		  -o Dir::Cache::Archives="$dir/archives" -o APT::Architecture=amd64
 		  -o APT::Sandbox::User=root -o Debug::NoLocking=1)
+}
+
+# Apply kernel/series to the kernel tree under DIR (DIR/src, a clone of the imported source
+# BASE; DIR/apply, a worktree of it; DIR/applied-head, the last result).  The series is applied
+# with git am in the worktree, then DIR/src's branch famfs is moved to the result: only the
+# files that differ from what was built last are rewritten, so make recompiles only what the
+# change touched.  A patch that does not apply stops everything.  Usage: apply_series DIR BASE
+apply_series() {
+	local dir=$1 base=$2 applied p
+	if [ ! -d "$dir/src/.git" ]; then
+		log "kernel ($(basename "$dir")): new tree"
+		rm -rf "$dir/src"
+		git clone -q "$base" "$dir/src"
+	fi
+	local src=(git -C "$dir/src")
+	"${src[@]}" am --abort >/dev/null 2>&1 || true
+	if [ -n "$("${src[@]}" status --porcelain --untracked-files=no)" ]; then
+		die "$dir/src has uncommitted changes: commit them and run 'make series', or discard them"
+	fi
+	applied=$(cat "$dir/applied-head" 2>/dev/null || true)
+	if [ -n "$applied" ] && [ "$("${src[@]}" rev-parse HEAD)" != "$applied" ]; then
+		die "$dir/src has commits that are not in kernel/series: run 'make series' first"
+	fi
+	"${src[@]}" config user.name "famfs-iomap build"
+	"${src[@]}" config user.email "famfs-iomap@localhost"
+
+	local apply=$dir/apply
+	if [ ! -d "$apply/.git" ] && [ ! -f "$apply/.git" ]; then
+		"${src[@]}" worktree prune
+		rm -rf "$apply"
+		"${src[@]}" worktree add -q -f --detach "$apply" base
+	fi
+	local app=(git -C "$apply")
+	"${app[@]}" am --abort >/dev/null 2>&1 || true
+	"${app[@]}" checkout -q -f --detach base
+	if [ -f "$TOP/kernel/series/series" ]; then
+		while read -r p; do
+			case "$p" in ''|'#'*) continue ;; esac
+			[ -f "$TOP/kernel/series/$p" ] || die "series names $p, which is not in kernel/series/"
+			if ! "${app[@]}" am -q --3way "$TOP/kernel/series/$p" >&2; then
+				"${app[@]}" am --abort >/dev/null 2>&1 || true
+				die "patch kernel/series/$p does not apply to Linux $KVER"
+			fi
+		done < "$TOP/kernel/series/series"
+	fi
+	"${src[@]}" checkout -q -f -B famfs "$("${app[@]}" rev-parse HEAD)"
+	"${src[@]}" rev-parse HEAD > "$dir/applied-head"
+}
+
+# Every option that the fragments FRAGMENT... ask for must have its value in the .config CFG
+# (after olddefconfig).  Prints one line per option that did not take its value, with the
+# option's dependencies from the Kconfig files of the source tree SRC when it has any; fails
+# if there was one.  Usage: check_config SRC CFG FRAGMENT...
+check_config() {
+	local srctree=$1 cfg=$2 line sym val deps bad=0
+	shift 2
+	while read -r line; do
+		case "$line" in
+		CONFIG_*=*) sym=${line%%=*} val=${line#*=} ;;
+		'# CONFIG_'*' is not set') sym=${line#\# } sym=${sym%% *} val=n ;;
+		*) continue ;;
+		esac
+		if [ "$val" = n ]; then
+			grep -q "^$sym=" "$cfg" || continue
+		elif grep -qxF "$sym=$val" "$cfg"; then
+			continue
+		fi
+		echo "config: $line requested, got: $(grep "^$sym=\|^# $sym is not set" "$cfg" || echo missing)" >&2
+		deps=$(grep -rh -A20 --include='Kconfig*' "^\(menu\)\?config ${sym#CONFIG_}\$" "$srctree" 2>/dev/null |
+			sed -n '2,$p' | sed '/^\(menu\)\?config \|^endmenu\|^if \|^choice/,$d' |
+			grep -E '^\s+depends on' | sed 's/^\s*/    /' || true)
+		[ -z "$deps" ] || printf '%s\n' "$deps" >&2
+		bad=1
+	done < <(cat "$@")
+	[ $bad = 0 ]
 }
