@@ -11,7 +11,7 @@ else
 
 SCRIPTS := $(CURDIR)/scripts
 
-.PHONY: all run check kernel module vm bench profile clean deps series series-check
+.PHONY: all run check kernel kernel-pkg module vm bench profile clean deps series series-check
 
 all: module
 
@@ -23,6 +23,10 @@ kernel: deps
 
 module: deps
 	@bash $(SCRIPTS)/build-module.sh
+
+# Debian packages of the kernel and of the module; CONFIG=<.config> builds a host's kernel.
+kernel-pkg: deps
+	@bash $(SCRIPTS)/kernel-pkg.sh $(CONFIG)
 
 # HOSTS=2: two guests sharing one memory, the owner creating files, the client reading them.
 run: deps module
