@@ -119,6 +119,21 @@ else
 	not_ok "module rustfmt"
 fi
 
+# The kernel as Debian packages (make bindeb-pkg on the base build, cached by its key): they
+# unpack, and the module builds against the headers package (scripts/kernel-pkg.sh).
+if [ -n "${KDIR_GIVEN:-}" ]; then
+	echo "# kernel packages not built: KDIR names another kernel"
+else
+	echo "# kernel packages (base kernel)"
+	bash "$TOP/scripts/kernel-pkg.sh" check > "$LOGDIR/kernel-pkg.log" 2>&1
+	rc=$?
+	grep -v '^ok ' "$LOGDIR/kernel-pkg.log"
+	PASSED=$((PASSED + $(grep -c '^ok ' "$LOGDIR/kernel-pkg.log")))
+	FAILED=$((FAILED + $(grep -c '^not ok ' "$LOGDIR/kernel-pkg.log")))
+	[ "$rc" -eq 0 ] || [ "$(grep -c '^not ok ' "$LOGDIR/kernel-pkg.log")" -gt 0 ] ||
+		not_ok "kernel packages (exit $rc)"
+fi
+
 # Add a guest run's "GUEST-TOTALS passed=N failed=N" (in OUT) to the totals.
 # Usage: guest_totals NAME OUT EXIT_STATUS SECONDS
 guest_totals() {
