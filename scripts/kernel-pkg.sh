@@ -178,17 +178,11 @@ unpack_packages() {
 	echo "${rel#linux-headers-}"
 }
 
-# Build famfs_iomap.ko against the headers in HDIR, from a copy of the sources in DIR.
-# Prints the module's path.
+# Build famfs_iomap.ko against the headers in HDIR (make -C HDIR M=DIR), from a copy of the
+# sources in DIR.  Prints the module's path.
 build_module() {
-	local hdir=$1 dir=$2
-	rm -rf "$dir"
-	mkdir -p "$dir/rust" "$dir/include"
-	cp "$TOP/Kbuild" "$dir/"
-	cp "$TOP"/rust/Kbuild "$TOP"/rust/*.rs "$dir/rust/"
-	cp -r "$TOP/include/." "$dir/include/"
-	make -s -C "$hdir" LLVM=$LLVM_SUFFIX M="$dir" modules >&2 || return 1
-	echo "$dir/rust/famfs_iomap.ko"
+	rm -rf "$2"
+	KDIR=$1 MODULE_OUT=$2 bash "$TOP/scripts/build-module.sh"
 }
 
 # Sign KO with the build tree KDIR's module key when the kernel checks module signatures.
