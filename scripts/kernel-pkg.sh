@@ -77,6 +77,10 @@ base_packages() {
 	flock 9
 	[ "$(cat "$kdir/.famfs-built" 2>/dev/null)" = "$key" ] ||
 		die "the base kernel was rebuilt while this waited for its lock: run again"
+	if [ -f "$out/.done" ]; then
+		echo "$out"
+		return
+	fi
 	rel=$(cat "$kdir/include/config/kernel.release")
 	# No '-' in the version: no Debian revision, so no KBUILD_BUILD_VERSION, so no relink.
 	ver=$KVER+famfs$(cat "$kdir/.version")
@@ -140,6 +144,10 @@ config_packages() {
 	flock 8
 	exec 9> "$PKG_CACHE/lock"
 	flock 9
+	if [ -f "$out/.done" ]; then
+		echo "$out"
+		return
+	fi
 	apply_series "$PKG_CACHE" "$base"
 	src=$PKG_CACHE/src
 	MK=(make -s -C "$src" O="$kdir" LLVM=$LLVM_SUFFIX)
