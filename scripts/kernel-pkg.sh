@@ -140,8 +140,7 @@ config_packages() {
 		return
 	fi
 	base=$(bash "$TOP/scripts/fetch-kernel.sh") || die "kernel source fetch failed"
-	exec 8> "$KBUILD_LOCK"
-	flock 8
+	# The tree's lock for the whole build, then the make lock around each make.
 	exec 9> "$PKG_CACHE/lock"
 	flock 9
 	if [ -f "$out/.done" ]; then
@@ -150,7 +149,7 @@ config_packages() {
 	fi
 	apply_series "$PKG_CACHE" "$base"
 	src=$PKG_CACHE/src
-	MK=(make -s -C "$src" O="$kdir" LLVM=$LLVM_SUFFIX)
+	MK=(flock "$KBUILD_LOCK" make -s -C "$src" O="$kdir" LLVM=$LLVM_SUFFIX)
 	mkdir -p "$kdir"
 	rm -f "$out"/*.deb "$out"/*.buildinfo "$out"/*.changes
 	cp "$config" "$kdir/.config"
@@ -160,8 +159,11 @@ config_packages() {
 	"${MK[@]}" olddefconfig >/dev/null
 	check_config "$src" "$kdir/.config" "$TOP/kernel/config/host.config" ||
 		die "$config with kernel/config/host.config: the options above did not take their value (their dependencies are listed)"
+	exec 8> "$KBUILD_LOCK"
+	flock 8
 	log "building kernel packages $key from $config (a distribution's configuration takes hours on 2 cores)"
-	if ! nice "${MK[@]}" -j"$(nproc)" DPKG_FLAGS=-d bindeb-pkg > "$out/build.log" 2>&1; then
+	t0=$SECONDS
+	if ! nice "${MK[@]:2}" -j"$(nproc)" DPKG_FLAGS=-d bindeb-pkg > "$out/build.log" 2>&1; then
 		tail -n 40 "$out/build.log" >&2
 		die "make bindeb-pkg failed; log: $out/build.log"
 	fi
