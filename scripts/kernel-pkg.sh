@@ -40,6 +40,7 @@ fingerprint() {
 add_rust_to_headers() {
 	local deb=$1 kdir=$2 t hdr
 	t=$(mktemp -d "$PKG_CACHE/repack.XXXXXX")
+	chmod 755 "$t"
 	dpkg-deb -R "$deb" "$t"
 	hdr=$(cd "$t" && echo usr/src/linux-headers-*)
 	[ -d "$t/$hdr" ] || die "$deb holds no usr/src/linux-headers-*"
@@ -216,6 +217,7 @@ module_package() {
 		$(find "$TOP/include" -type f | sort) | sha256sum | cut -c1-12)
 	name=famfs-iomap-modules-$rel
 	t=$(mktemp -d "$PKG_CACHE/module.XXXXXX")
+	chmod 755 "$t"
 	mkdir -p "$t/lib/modules/$rel/updates" "$t/DEBIAN"
 	install -m 644 "$ko" "$t/lib/modules/$rel/updates/famfs_iomap.ko"
 	cat > "$t/DEBIAN/control" <<-EOF
@@ -332,10 +334,12 @@ check() {
 		not_ok "the module's vermagic is '$(modinfo -F vermagic "$ko")', not for $rel"
 	fi
 	if deb=$(module_package "$ko" "$rel" "$pkgdir" "$scratch" 2> "$scratch/deb.log") &&
-			dpkg-deb -c "$deb" | grep -q " \./lib/modules/$rel/updates/famfs_iomap\.ko$" &&
+			dpkg-deb -c "$deb" > "$scratch/deb.list" &&
+			grep -q " \./lib/modules/$rel/updates/famfs_iomap\.ko$" "$scratch/deb.list" &&
+			! grep -v '^[-d]rw[-x]r-[-x]r-[-x] root/root ' "$scratch/deb.list" >> "$scratch/deb.log" &&
 			[ "$(dpkg-deb -f "$deb" Depends)" = "linux-image-$rel ($(dpkg-deb -f \
 				"$(ls "$pkgdir"/linux-image-"$rel"_*.deb)" Version | sed 's/^/= /'))" ]; then
-		ok "$(basename "$deb") holds lib/modules/$rel/updates/famfs_iomap.ko and depends on its kernel"
+		ok "$(basename "$deb") holds lib/modules/$rel/updates/famfs_iomap.ko (root's, 0644 and 0755) and depends on its kernel"
 	else
 		sed 's/^/# /' "$scratch/deb.log"
 		not_ok "the module package for $rel"
