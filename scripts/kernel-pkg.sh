@@ -271,7 +271,7 @@ packages() {
 # make check's step: the base flavor's packages, unpacked into a scratch root, and the module
 # built against the headers package.  TAP on stdout.
 check() {
-	local n=0 failed=0 t0=$SECONDS pkgdir kdir rel root hdir ko deb missing f
+	local n=0 failed=0 t0=$SECONDS pkgdir kdir rel root hdir ko deb missing f vermagic
 	ok() { n=$((n + 1)); echo "ok $n - $*"; }
 	not_ok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $*"; }
 	done_testing() { echo "1..$n"; exit $((failed > 0)); }
@@ -328,10 +328,12 @@ check() {
 		not_ok "famfs_iomap.ko does not build against the headers package of $rel"
 		done_testing
 	fi
-	if [ "$(modinfo -F vermagic "$ko" | cut -d' ' -f1)" = "$rel" ]; then
+	# modinfo is in /usr/sbin, which a user's PATH may lack.
+	vermagic=$(PATH=$PATH:/usr/sbin:/sbin modinfo -F vermagic "$ko")
+	if [ "${vermagic%% *}" = "$rel" ]; then
 		ok "the module's vermagic names $rel"
 	else
-		not_ok "the module's vermagic is '$(modinfo -F vermagic "$ko")', not for $rel"
+		not_ok "the module's vermagic is '$vermagic', not for $rel"
 	fi
 	if deb=$(module_package "$ko" "$rel" "$pkgdir" "$scratch" 2> "$scratch/deb.log") &&
 			dpkg-deb -c "$deb" > "$scratch/deb.list" &&
