@@ -280,7 +280,7 @@ check() {
 	mkdir -p "$scratch"
 
 	if pkgdir=$(base_packages 2> "$scratch/packages.log"); then
-		ok "make bindeb-pkg on the base kernel: $(cd "$pkgdir" && echo *.deb)" \
+		ok "make bindeb-pkg on the base kernel: $(cd "$pkgdir" && echo linux-*.deb)" \
 			"(packaged in $(cat "$pkgdir/seconds") s$([ "$pkgdir/.done" -nt "$scratch" ] || echo ', from the cache'))"
 	else
 		sed 's/^/# /' "$scratch/packages.log"
