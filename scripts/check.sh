@@ -60,6 +60,13 @@ if [ -f "$TOP/scripts/host-fmap.sh" ]; then
 	if [ "$rc" -eq 0 ]; then ok "fmap fuzzing"; else not_ok "fmap fuzzing (exit $rc)"; fi
 fi
 
+# The no-division check's analysis (scripts/check-nodiv.py) on made-up disassembly.
+/usr/bin/python3 "$TOP/scripts/check-nodiv.py" --self-test > "$LOGDIR/nodiv-self.log" 2>&1
+grep -v '^ok ' "$LOGDIR/nodiv-self.log"
+PASSED=$((PASSED + $(grep -c '^ok ' "$LOGDIR/nodiv-self.log")))
+FAILED=$((FAILED + $(grep -c '^not ok ' "$LOGDIR/nodiv-self.log")))
+grep -q '^ok ' "$LOGDIR/nodiv-self.log" || not_ok "scripts/check-nodiv.py --self-test"
+
 # make profile's analysis (bench/profile.py) on a made-up trace.
 /usr/bin/python3 "$TOP/bench/profile.py" --self-test > "$LOGDIR/profile.log" 2>&1
 grep -v '^ok ' "$LOGDIR/profile.log"
