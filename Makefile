@@ -26,7 +26,7 @@ module: deps
 
 # Debian packages of the kernel and of the module; CONFIG=<.config> builds a host's kernel.
 kernel-pkg: deps
-	@bash $(SCRIPTS)/kernel-pkg.sh $(CONFIG)
+	@bash $(SCRIPTS)/kernel-pkg.sh "$(CONFIG)"
 
 # HOSTS=2: two guests sharing one memory, the owner creating files, the client reading them.
 run: deps module

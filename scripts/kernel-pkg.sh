@@ -250,6 +250,9 @@ module_package() {
 packages() {
 	local pkgdir kdir rel scratch ko
 	if [ -n "${1:-}" ]; then
+		# Checked before readlink, which prints nothing for a path in a missing directory.
+		[ -f "$1" ] ||
+			die "CONFIG=$1: no such file (a kernel configuration, e.g. /boot/config-\$(uname -r))"
 		pkgdir=$(config_packages "$(readlink -f "$1")")
 		kdir=$pkgdir/build
 	else
@@ -271,7 +274,7 @@ packages() {
 # make check's step: the base flavor's packages, unpacked into a scratch root, and the module
 # built against the headers package.  TAP on stdout.
 check() {
-	local n=0 failed=0 t0=$SECONDS pkgdir kdir rel root hdir ko deb missing f vermagic
+	local n=0 failed=0 t0=$SECONDS pkgdir kdir rel root hdir ko deb missing f vermagic out
 	ok() { n=$((n + 1)); echo "ok $n - $*"; }
 	not_ok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $*"; }
 	done_testing() { echo "1..$n"; exit $((failed > 0)); }
@@ -345,6 +348,16 @@ check() {
 	else
 		sed 's/^/# /' "$scratch/deb.log"
 		not_ok "the module package for $rel"
+	fi
+	# A configuration that is not there stops make kernel-pkg CONFIG=... at once, naming it.
+	f="$scratch/no such dir/config"
+	if out=$(bash "$0" "$f" 2>&1); then
+		not_ok "kernel-pkg.sh accepted a missing CONFIG: $out"
+	elif grep -qF "CONFIG=$f: no such file" <<< "$out"; then
+		ok "a missing CONFIG is refused, naming it"
+	else
+		printf '%s\n' "$out" | sed 's/^/# /'
+		not_ok "a missing CONFIG is refused without naming it"
 	fi
 	echo "# kernel packages: $((SECONDS - t0)) s"
 	rm -rf "$scratch"
