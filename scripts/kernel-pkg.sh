@@ -36,12 +36,13 @@ fingerprint() {
 		Module.symvers $(sed 's/\.o$/.ko/' modules.order))
 }
 
-# Add the Rust metadata of the build tree KDIR to the headers package DEB.
+# Add the Rust metadata of the build tree KDIR to the headers package DEB.  (Callers run this
+# inside `if pkgdir=$(...)`, where set -e does not apply: every step dies on its own.)
 add_rust_to_headers() {
 	local deb=$1 kdir=$2 t hdr
 	t=$(mktemp -d "$PKG_CACHE/repack.XXXXXX")
 	chmod 755 "$t"
-	dpkg-deb -R "$deb" "$t"
+	dpkg-deb -R "$deb" "$t" || die "cannot unpack $deb"
 	hdr=$(cd "$t" && echo usr/src/linux-headers-*)
 	[ -d "$t/$hdr" ] || die "$deb holds no usr/src/linux-headers-*"
 	mkdir -p "$t/$hdr/rust"
@@ -52,11 +53,12 @@ add_rust_to_headers() {
 		mkdir -p "$t/$hdr/rust/helpers"
 		cp "$kdir"/rust/helpers/*.bc "$t/$hdr/rust/helpers/"
 	fi
-	(cd "$t" && find "$hdr/rust" -type f -print0 | sort -z | xargs -0 md5sum >> DEBIAN/md5sums)
+	(cd "$t" && find "$hdr/rust" -type f -print0 | sort -z | xargs -0 md5sum >> DEBIAN/md5sums) ||
+		die "cannot list the Rust metadata of $deb"
 	sed -i "s/^Installed-Size: .*/Installed-Size: $(du -sk --exclude=DEBIAN "$t" | cut -f1)/" \
 		"$t/DEBIAN/control"
 	# xz at its lowest level: 9 s instead of a minute for the 150 MB of metadata.
-	dpkg-deb --root-owner-group -Zxz -z1 -b "$t" "$deb" >/dev/null
+	dpkg-deb --root-owner-group -Zxz -z1 -b "$t" "$deb" >/dev/null || die "cannot repack $deb"
 	rm -rf "$t"
 }
 
@@ -98,7 +100,7 @@ base_packages() {
 		die "make bindeb-pkg failed; log: $out.tmp/bindeb-pkg.log"
 	fi
 	rm -rf "$kdir/debian"
-	mv "$dir"/*_"$ver"_* "$out.tmp/"
+	mv "$dir"/*_"$ver"_* "$out.tmp/" || die "bindeb-pkg left no packages of $ver in $dir"
 	if ! fingerprint "$kdir" | cmp -s - "$out.tmp/base.sha256"; then
 		fingerprint "$kdir" | diff "$out.tmp/base.sha256" - >&2
 		die "make bindeb-pkg changed the base build (above); it must be rebuilt: rm $kdir/.famfs-built"
@@ -212,9 +214,11 @@ sign_module() {
 module_package() {
 	local ko=$1 rel=$2 pkgdir=$3 outdir=$4 kver ver name t deb s
 	kver=$(dpkg-deb -f "$(ls "$pkgdir"/linux-image-"$rel"_*.deb)" Version)
-	# The module's version: the kernel package's, and a hash of the module's sources.
-	ver=$kver+$(cat "$TOP/Kbuild" "$TOP"/rust/Kbuild "$TOP"/rust/*.rs \
-		$(find "$TOP/include" -type f | sort) | sha256sum | cut -c1-12)
+	# The module's version: the kernel package's, the number of commits (so that apt sees a
+	# newer module as newer), and a hash of the module's sources.
+	ver=$kver+$(git -C "$TOP" rev-list --count HEAD 2>/dev/null || echo 0).$(cat "$TOP/Kbuild" \
+		"$TOP"/rust/Kbuild "$TOP"/rust/*.rs $(find "$TOP/include" -type f | sort) |
+		sha256sum | cut -c1-12)
 	name=famfs-iomap-modules-$rel
 	t=$(mktemp -d "$PKG_CACHE/module.XXXXXX")
 	chmod 755 "$t"
