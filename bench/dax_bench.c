@@ -73,6 +73,8 @@
 
 static const char *sys;
 static const char *round_no = "1";
+/* Set by fail(): a run with a failed step exits non-zero, its rows missing. */
+static int failed;
 
 static uint64_t now_ns(void)
 {
@@ -100,6 +102,7 @@ static void step(const char *what)
 static void fail(const char *what)
 {
 	fprintf(stderr, "dax_bench %s: %s: %s\n", sys, what, strerror(errno));
+	failed = 1;
 }
 
 /* Map @len bytes at file offset @off, 2 MiB aligned so PMD faults are possible. */
@@ -676,66 +679,79 @@ static void *interleaved_blob(uint64_t len, uint32_t *blob_len)
  * 8 KiB apart so that no two are adjacent; the copies of one size share
  * device memory, only the first copy is ever faulted).  Plain FUSE: bench, rw and o1_i.
  */
+/*
+ * The open-test files.  fuse refuses a map that overlaps another file's, so
+ * every file has device pages of its own, after "bench": file i of a kind
+ * starts i pages after the kind's base, and its 4 KiB extents are STRIDE
+ * pages apart, so that the files of a kind interleave without overlapping.
+ */
+static const struct open_kind {
+	const char *prefix;
+	uint32_t extents;
+	int files;
+	uint64_t stride;	/* pages between two extents of a file */
+} open_kinds[] = {
+	{ "o1", 1, OPEN_FIRST, OPEN_FIRST },
+	{ "o1k", 1000, OPEN_FIRST, OPEN_FIRST },
+	{ "o100k", 100000, OPEN_FIRST_100K, OPEN_FIRST_100K },
+};
+
+#define N_OPEN_FILES	(3 * OPEN_FIRST)
+
 static int serve(const char *mode, const char *dev0, const char *dev1, size_t len)
 {
-	static char names[64][16];
-	struct srv_file files[64];
+	static char names[N_OPEN_FILES + 2][16];
+	struct srv_file files[N_OPEN_FILES + 2];
+	void *blobs[N_OPEN_FILES + 1] = { NULL };
 	struct srv srv;
 	uint32_t bl = 0;
-	void *b1 = NULL, *b1k = NULL, *b100k = NULL, *bench = NULL;
 	char path[192], rwpath[192];
-	int plain = !strcmp(mode, "fuse"), nf = 0, i, fd, rwfd, ret = 1;
+	int plain = !strcmp(mode, "fuse"), nf = 0, nb = 0, i, k, fd, rwfd, ret = 1;
 	int opens = (plain || !dev1) && !getenv("BENCH_PROFILE");
-	/*
-	 * The open-test maps start after "bench" when the device has room, and
-	 * o1k_0 and o100k_0 are then faulted too (4 KiB, one fault per extent);
-	 * otherwise they start at 0, sharing memory with "bench", and are never
-	 * faulted: two files faulting the same device page is a WARN in fs/dax.c.
-	 */
-	uint64_t obase = len, devsize = dev_size(dev0);
-	int ofaults = !plain && devsize >= obase + 101000 * 2 * SZ_4K;
+	uint64_t base = len, end = len;
 
-	if (!ofaults)
-		obase = 0;
+	/* The open tests need their own device pages after "bench". */
+	for (k = 0; k < 3; k++)
+		end += (open_kinds[k].extents * open_kinds[k].stride + open_kinds[k].files) *
+		       SZ_4K;
+	if (opens && !plain && dev_size(dev0) < end) {
+		fprintf(stderr, "dax_bench %s: %s has %llu bytes, the open tests need %llu: "
+			"no open tests\n", sys, dev0, (unsigned long long)dev_size(dev0),
+			(unsigned long long)end);
+		opens = 0;
+	}
 
 	memset(files, 0, sizeof(files));
 	if (plain) {
 		files[nf++] = (struct srv_file){ .name = "bench", .size = len, .plain = 1 };
 		files[nf++] = (struct srv_file){ .name = "rw", .size = len, .plain = 1 };
 	} else {
-		bench = dev1 ? interleaved_blob(len, &bl) : simple_blob(1, 0, len, 0, &bl);
-		if (!bench)
+		blobs[nb] = dev1 ? interleaved_blob(len, &bl) : simple_blob(1, 0, len, 0, &bl);
+		if (!blobs[nb])
 			return 1;
 		files[nf++] = (struct srv_file){
-			.name = "bench", .size = len, .blob = bench, .blob_len = bl,
+			.name = "bench", .size = len, .blob = blobs[nb++], .blob_len = bl,
 		};
 	}
-	if (opens) {
-		struct {
-			const char *prefix; uint32_t next; int n; void **blob; uint64_t base;
-		} o[] = {
-			{ "o1", 1, OPEN_FIRST, &b1, obase },
-			{ "o1k", 1000, OPEN_FIRST, &b1k, obase },
-			/* Apart from o1k: both are faulted. */
-			{ "o100k", 100000, OPEN_FIRST_100K, &b100k, obase + 1000 * 2 * SZ_4K },
-		};
-		int k, nk = plain ? 1 : 3;
+	for (k = 0; opens && k < (plain ? 1 : 3); k++) {
+		const struct open_kind *o = &open_kinds[k];
 
-		for (k = 0; k < nk; k++) {
+		for (i = 0; i < o->files; i++) {
+			snprintf(names[nf], sizeof(names[nf]), "%s_%d", o->prefix, i);
+			files[nf] = (struct srv_file){
+				.name = names[nf], .size = o->extents * SZ_4K, .plain = plain,
+			};
 			if (!plain) {
-				*o[k].blob = simple_blob(o[k].next, o[k].base, SZ_4K, 2 * SZ_4K, &bl);
-				if (!*o[k].blob)
+				blobs[nb] = simple_blob(o->extents, base + i * SZ_4K, SZ_4K,
+							o->stride * SZ_4K, &bl);
+				if (!blobs[nb])
 					goto out_free;
+				files[nf].blob = blobs[nb++];
+				files[nf].blob_len = bl;
 			}
-			for (i = 0; i < o[k].n; i++) {
-				snprintf(names[nf], sizeof(names[nf]), "%s_%d", o[k].prefix, i);
-				files[nf] = (struct srv_file){
-					.name = names[nf], .size = o[k].next * SZ_4K,
-					.blob = *o[k].blob, .blob_len = bl, .plain = plain,
-				};
-				nf++;
-			}
+			nf++;
 		}
+		base += (o->extents * o->stride + o->files) * SZ_4K;
 	}
 
 	srv_init(&srv, plain ? NULL : dev0);
@@ -767,14 +783,12 @@ static int serve(const char *mode, const char *dev0, const char *dev1, size_t le
 			open_first(&srv, "o100k", OPEN_FIRST_100K, "open_first_100k");
 			srv_path(&srv, "o100k_0", rwpath, sizeof(rwpath));
 			open_later(rwpath, "open_later_100k");
-			if (ofaults) {
-				step("4 KiB faults in maps of 1k and 100k extents");
-				srv_path(&srv, "o1k_0", rwpath, sizeof(rwpath));
-				extent_faults(rwpath, 0, 1000, "fault_rd_4k_1k");
-				srv_path(&srv, "o100k_0", rwpath, sizeof(rwpath));
-				/* The last 1000 extents. */
-				extent_faults(rwpath, 99000, 1000, "fault_rd_4k_100k");
-			}
+			step("4 KiB faults in maps of 1k and 100k extents");
+			srv_path(&srv, "o1k_0", rwpath, sizeof(rwpath));
+			extent_faults(rwpath, 0, 1000, "fault_rd_4k_1k");
+			srv_path(&srv, "o100k_0", rwpath, sizeof(rwpath));
+			/* The last 1000 extents. */
+			extent_faults(rwpath, 99000, 1000, "fault_rd_4k_100k");
 		}
 		srv_path(&srv, plain ? "rw" : "bench", rwpath, sizeof(rwpath));
 	}
@@ -794,10 +808,8 @@ static int serve(const char *mode, const char *dev0, const char *dev1, size_t le
 out_stop:
 	srv_stop(&srv);
 out_free:
-	free(bench);
-	free(b1);
-	free(b1k);
-	free(b100k);
+	for (i = 0; i < nb; i++)
+		free(blobs[i]);
 	return ret;
 }
 
@@ -834,9 +846,9 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	if (!strcmp(argv[1], "famfs") && (argc == 5 || argc == 6))
-		return serve("famfs", argv[4], argc == 6 ? argv[5] : NULL, len);
+		return serve("famfs", argv[4], argc == 6 ? argv[5] : NULL, len) || failed;
 	if (!strcmp(argv[1], "fuse") && argc == 4)
-		return serve("fuse", NULL, NULL, len);
+		return serve("fuse", NULL, NULL, len) || failed;
 	if (strcmp(argv[1], "file") || argc != 5)
 		return usage(argv[0]);
 
@@ -866,5 +878,5 @@ int main(int argc, char **argv)
 	}
 	measure(fd, fd, argv[4], len, !devdax, huge_only, !devdax, 1);
 	close(fd);
-	return 0;
+	return failed;
 }
