@@ -672,8 +672,7 @@ TEST_F(famfs, rejected_maps)
 			       strerror(err), strerror(bad[i].err));
 		}
 		/* Asked once, nothing cached: the next open asks again. */
-		EXPECT_EQ(getmaps + 1, srv_count(&self->srv,
-						  FUSE_IOMAP_DAX_GETMAP));
+		EXPECT_EQ(getmaps + 1, srv_count(&self->srv, FUSE_IOMAP_DAX_GETMAP));
 	}
 
 	/* A valid map now opens, and is cached from then on. */

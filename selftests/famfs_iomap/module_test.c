@@ -86,10 +86,10 @@ TEST(stats_in_debugfs)
 	close(fd);
 	ASSERT_GT(n, 0);
 	buf[n] = '\0';
-	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+	for (i = 0; i < ARRAY_SIZE(keys); i++) {
 		if (!strstr(buf, keys[i]))
 			TH_LOG("no \"%s\" in the stats file", keys[i]);
-		EXPECT_TRUE(strstr(buf, keys[i]) != NULL);
+		EXPECT_NE(NULL, strstr(buf, keys[i]));
 	}
 }
 

@@ -21,6 +21,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -79,7 +80,7 @@ struct worker {
 	char err[200];
 };
 
-static void __attribute__((format(printf, 2, 3)))
+static void __printf(2, 3)
 fail(struct worker *w, const char *fmt, ...)
 {
 	va_list ap;
@@ -483,9 +484,9 @@ struct racer {
 	int dirfd;		/* >= 0: open relative to it */
 	unsigned int idx;
 	uint32_t seed;
-	_Atomic int *stop;
-	_Atomic long ok;
-	_Atomic long enoent;
+	atomic_int *stop;
+	atomic_long ok;
+	atomic_long enoent;
 	long errors;
 	long last_err;
 	unsigned char *map;	/* fault racers */
@@ -547,7 +548,7 @@ static void *lazy_faulter(void *arg)
 }
 
 /* Wait (bounded) until @cnt reaches @want. */
-static int wait_count(_Atomic long *cnt, long want)
+static int wait_count(atomic_long *cnt, long want)
 {
 	int i;
 
@@ -564,7 +565,7 @@ static int wait_count(_Atomic long *cnt, long want)
  */
 TEST_F_TIMEOUT(conc, lazy_umount_races, 300)
 {
-	_Atomic int stop = 0;
+	atomic_int stop = 0;
 	struct racer r[5];
 	pthread_t t[5];
 	int fds[2], dirfd, i;
@@ -660,7 +661,7 @@ static void *famfs_blob(uint64_t off, uint64_t len, uint32_t *blen)
 	return b;
 }
 
-static long refcnt(const char *mod)
+static long module_refs(const char *mod)
 {
 	char path[PATH_MAX];
 
@@ -693,11 +694,11 @@ TEST_F_TIMEOUT(conc, famfs_module_unload, 300)
 	self->a.nfiles = 1;
 	snprintf(self->a.provider, sizeof(self->a.provider), "famfs");
 
-	fam = refcnt(FAMFS_MOD);
-	test = refcnt(PROVIDER_MOD);
+	fam = module_refs(FAMFS_MOD);
+	test = module_refs(PROVIDER_MOD);
 	ASSERT_EQ(0, srv_mount(&self->a));
-	EXPECT_EQ(fam + 1, refcnt(FAMFS_MOD));
-	EXPECT_EQ(test, refcnt(PROVIDER_MOD));
+	EXPECT_EQ(fam + 1, module_refs(FAMFS_MOD));
+	EXPECT_EQ(test, module_refs(PROVIDER_MOD));
 	fd = srv_open_file(&self->a, "f", O_RDWR);
 	ASSERT_GE(fd, 0);
 	ASSERT_EQ(0, fill_pwrite(fd, self->seed, 0, FSIZE));
@@ -712,7 +713,7 @@ TEST_F_TIMEOUT(conc, famfs_module_unload, 300)
 	err = syscall(SYS_delete_module, FAMFS_MOD, O_NONBLOCK) ? errno : 0;
 	EXPECT_TRUE(err == EBUSY || err == EAGAIN);
 	srv_stop(&self->a);
-	EXPECT_EQ(fam, refcnt(FAMFS_MOD));
+	EXPECT_EQ(fam, module_refs(FAMFS_MOD));
 
 	err = syscall(SYS_delete_module, FAMFS_MOD, O_NONBLOCK) ? errno : 0;
 	EXPECT_EQ(0, err) {

@@ -70,7 +70,7 @@ FIXTURE_SETUP(paths)
 	ASSERT_NE(MAP_FAILED, self->srv);
 	srv_init(self->srv, DAX_DEV);
 	self->srv->files = files;
-	self->srv->nfiles = sizeof(files) / sizeof(files[0]);
+	self->srv->nfiles = ARRAY_SIZE(files);
 	ASSERT_EQ(0U, getuid());
 	ASSERT_EQ(0, provider_load()) {
 		TH_LOG("cannot load %s: %s", PROVIDER_KO, strerror(errno));
@@ -446,7 +446,7 @@ TEST_F(paths, backing_ids_typed)
 	/* A passthrough id in the device table fails the mount. */
 	srv_init(self->srv, DAX_DEV);
 	self->srv->files = files;
-	self->srv->nfiles = sizeof(files) / sizeof(files[0]);
+	self->srv->nfiles = ARRAY_SIZE(files);
 	self->srv->passthrough = 1;
 	self->srv->config_pt_path = "/init";
 	EXPECT_EQ(ENOENT, srv_mount(self->srv));
@@ -485,7 +485,7 @@ TEST_F(paths, config_unanswered_killable)
 	/* The device is free for the next mount. */
 	srv_init(self->srv, DAX_DEV);
 	self->srv->files = files;
-	self->srv->nfiles = sizeof(files) / sizeof(files[0]);
+	self->srv->nfiles = ARRAY_SIZE(files);
 	EXPECT_EQ(0, srv_mount(self->srv));
 }
 

@@ -312,9 +312,10 @@ static void do_iomap_config(struct srv *s, struct fuse_in_header *ih)
 	reply(s, ih->unique, 0, &out,
 	      offsetof(struct fuse_iomap_dax_config_out, backing_ids[n]));
 	if (s->config_mode == CONFIG_TWICE)
-		s->config_dup_err = reply2(s, ih->unique, 0, &out,
-			offsetof(struct fuse_iomap_dax_config_out,
-				 backing_ids[n]), NULL, 0);
+		s->config_dup_err =
+			reply2(s, ih->unique, 0, &out,
+			       offsetof(struct fuse_iomap_dax_config_out,
+					backing_ids[n]), NULL, 0);
 	if (s->close_after_config) {
 		/* Races with the kernel taking the ids: one of the two wins. */
 		for (i = 0; i < n; i++) {
@@ -397,6 +398,27 @@ static void send_map(struct srv *s, uint64_t unique,
 	oh.error = 0;
 	oh.len = sizeof(oh) + sizeof(*hdr) + len;
 	s->reply2_err = send_raw(s, &oh, hdr, sizeof(*hdr), data, len);
+}
+
+/*
+ * MAP_SWAP: the held GETMAP request gets the map of the file @unique asks
+ * for (@data, @len), and @unique gets the held file's.
+ */
+static void swap_maps(struct srv *s, uint64_t unique,
+		      struct fuse_iomap_dax_getmap_out *hdr, const void *data,
+		      uint32_t len)
+{
+	const struct srv_file *g = file_by_ino(s, s->held_ino);
+	struct identity_map gmap;
+	const void *gdata;
+	uint32_t glen;
+
+	identity_of(s, g, &gmap, &gdata, &glen);
+	hdr->size = len;
+	send_map(s, s->held_unique, hdr, data, len);
+	hdr->size = glen;
+	s->held_unique = 0;
+	send_map(s, unique, hdr, gdata, glen);
 }
 
 static void do_getmap(struct srv *s, struct fuse_in_header *ih)
@@ -486,24 +508,9 @@ static void do_getmap(struct srv *s, struct fuse_in_header *ih)
 			s->held_ino = ih->nodeid;
 			s->held++;
 			return;
-		} else {
-			const struct srv_file *g = file_by_ino(s, s->held_ino);
-			struct identity_map gmap;
-			const void *gdata;
-			uint32_t glen;
-
-			identity_of(s, g, &gmap, &gdata, &glen);
-			/* The held request gets this file's map ... */
-			hdr.size = len;
-			send_map(s, s->held_unique, &hdr, data, len);
-			/* ... and this one the held file's. */
-			data = gdata;
-			len = glen;
-			hdr.size = len;
-			s->held_unique = 0;
-			send_map(s, ih->unique, &hdr, data, len);
-			return;
 		}
+		swap_maps(s, ih->unique, &hdr, data, len);
+		return;
 	}
 	hdr.size = len;
 	if (len > in->size) {

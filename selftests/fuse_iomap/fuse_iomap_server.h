@@ -118,7 +118,7 @@ struct srv {
 	const char *config_pt_path;	/* list this passthrough id at CONFIG */
 	const char *pt_iomap_path;	/* passthrough id for iomap-DAX opens */
 	int pt_iomap_id;		/* its id, or -errno */
-	_Atomic int getmap_delay_ms;	/* sleep before answering GETMAP */
+	atomic_int getmap_delay_ms;	/* sleep before answering GETMAP */
 	int no_sync_init;		/* skip FUSE_DEV_IOC_SYNC_INIT */
 	int no_thread;			/* srv_open() starts no thread: srv_serve() */
 	int foreign_id;			/* list this id as device 0 at CONFIG */
@@ -128,41 +128,41 @@ struct srv {
 	int gen_delta;			/* added to the generation of entries */
 
 	/* May be changed while mounted. */
-	_Atomic int map_mode;		/* enum srv_map_mode */
-	_Atomic int map_error;
-	_Atomic int open_mode;		/* enum srv_open_mode */
-	_Atomic int attr_flip;		/* flip FUSE_ATTR_IOMAP_DAX in replies */
-	_Atomic int64_t attr_size_delta; /* added to the size attribute */
-	_Atomic uint64_t attr_mtime;	/* mtime attribute */
-	_Atomic int no_cache;		/* entries and attributes valid 0 s */
-	_Atomic int reply_mode;		/* enum srv_reply_mode */
+	atomic_int map_mode;		/* enum srv_map_mode */
+	atomic_int map_error;
+	atomic_int open_mode;		/* enum srv_open_mode */
+	atomic_int attr_flip;		/* flip FUSE_ATTR_IOMAP_DAX in replies */
+	atomic_int_least64_t attr_size_delta; /* added to the size attribute */
+	atomic_uint_least64_t attr_mtime;	/* mtime attribute */
+	atomic_int no_cache;		/* entries and attributes valid 0 s */
+	atomic_int reply_mode;		/* enum srv_reply_mode */
 
 	/* Results. */
-	_Atomic unsigned long count[SRV_MAX_OPCODE + 1];
-	_Atomic unsigned long total;
-	_Atomic int fh_mismatch;	/* GETMAP carried an unknown fh */
-	_Atomic uint32_t getmap_offer;	/* size offered by the last GETMAP */
-	_Atomic unsigned long getmap_short; /* replies with the map size only */
-	_Atomic uint32_t setattr_valid;	/* FATTR_* of the last SETATTR */
-	_Atomic uint32_t setattr_mode;	/* its mode */
+	atomic_ulong count[SRV_MAX_OPCODE + 1];
+	atomic_ulong total;
+	atomic_int fh_mismatch;	/* GETMAP carried an unknown fh */
+	atomic_uint_least32_t getmap_offer;	/* size offered by the last GETMAP */
+	atomic_ulong getmap_short; /* replies with the map size only */
+	atomic_uint_least32_t setattr_valid;	/* FATTR_* of the last SETATTR */
+	atomic_uint_least32_t setattr_mode;	/* its mode */
 	uint32_t init_minor;
 	uint64_t init_flags;		/* flags offered by the kernel */
 	int backing_res;		/* id of the first device, or -errno */
 	int probe_res[SRV_MAX_PROBES];	/* id or -errno */
 	int unpriv_res;
-	_Atomic int reply_err;		/* errno of the last (spoiled) map reply */
-	_Atomic int reply2_err;		/* errno of the reply sent after it */
-	_Atomic int config_dup_err;	/* errno of CONFIG_TWICE's second reply */
-	_Atomic int close_res;		/* close_after_config: 0 or errno */
-	_Atomic unsigned long held;	/* MAP_SWAP: GETMAPs held */
+	atomic_int reply_err;		/* errno of the last (spoiled) map reply */
+	atomic_int reply2_err;		/* errno of the reply sent after it */
+	atomic_int config_dup_err;	/* errno of CONFIG_TWICE's second reply */
+	atomic_int close_res;		/* close_after_config: 0 or errno */
+	atomic_ulong held;	/* MAP_SWAP: GETMAPs held */
 
 	/* Private. */
 	int fd;
 	pthread_t thread;
 	int running;
-	_Atomic int stop;
+	atomic_int stop;
 	int dax_fd;			/* the first device, during CONFIG */
-	_Atomic uint64_t next_fh;
+	atomic_uint_least64_t next_fh;
 	char dir[64];
 	int mounted;
 	uint64_t held_unique;		/* MAP_SWAP: the held request */

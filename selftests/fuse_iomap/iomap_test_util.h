@@ -24,11 +24,20 @@
 #include "fuse_iomap_server.h"
 
 #define SZ_4K		4096UL
-#define SZ_1M		(1UL << 20)
-#define SZ_2M		(2UL << 20)
+#define SZ_1M		0x100000UL
+#define SZ_2M		0x200000UL
 #define TRACEFS		"/sys/kernel/tracing"
 #define PROVIDER_MOD	"fuse_iomap_test_provider"
 #define PROVIDER_KO	"/famfs/" PROVIDER_MOD ".ko"
+
+/*
+ * Read the byte at @p, to fault it in or to take the signal it raises: an
+ * atomic load, which the compiler neither drops nor merges.
+ */
+static inline unsigned char load_byte(const void *p)
+{
+	return __atomic_load_n((const unsigned char *)p, __ATOMIC_RELAXED);
+}
 
 static inline int write_str(const char *path, const char *val)
 {
@@ -189,7 +198,7 @@ static inline int srv_forget(struct srv *s, const char *name)
 	} msg = { .out = { .parent = 1, .namelen = strlen(name) } };
 
 	if (msg.out.namelen >= sizeof(msg.name))
-		return ENAMETOOLONG;
+		return errno = ENAMETOOLONG;
 	memcpy(msg.name, name, msg.out.namelen + 1);
 	return srv_notify(s, FUSE_NOTIFY_INVAL_ENTRY, &msg,
 			  sizeof(msg.out) + msg.out.namelen + 1);
@@ -371,7 +380,7 @@ static inline long read_long(const char *path)
 }
 
 /* Evict every unused dentry and inode: their maps are freed. */
-static inline int drop_caches(void)
+static inline int evict_unused(void)
 {
 	sync();
 	return write_str("/proc/sys/vm/drop_caches", "2");
@@ -395,7 +404,7 @@ static inline int srv_evict(struct srv *s)
 	int i, j;
 
 	for (i = 0; i < 50; i++) {
-		if (drop_caches())
+		if (evict_unused())
 			return -1;
 		for (j = 0; j < 100 && srv_forgets(s) == forgets; j++)
 			usleep(1000);

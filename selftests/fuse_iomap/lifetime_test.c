@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Lifetimes of FUSE iomap-DAX devices, inodes and mounts against a server and an administrator that do what they may.
+ * Lifetimes of FUSE iomap-DAX devices, inodes and mounts against a server
+ * and an administrator that do what they may.
  *
  * Each test states the defect it looks for.  They use /dev/dax1.0 (bound to
  * fsdev_dax, like memory_failure_test) at 400 MiB, away from the pages the
@@ -50,7 +51,7 @@ static int touch_in_child(void *map)
 	int status;
 
 	if (!pid) {
-		(void)*(volatile unsigned char *)map;
+		load_byte(map);
 		_exit(0);
 	}
 	if (pid < 0 || waitpid(pid, &status, 0) != pid)
@@ -347,7 +348,7 @@ TEST_F(life, lazy_umount_then_unbind)
 	pid = fork();
 	if (!pid) {
 		signal(SIGBUS, SIG_DFL);
-		(void)*(volatile unsigned char *)map;
+		load_byte(map);
 		_exit(0);
 	}
 	waitpid(pid, &status, 0);

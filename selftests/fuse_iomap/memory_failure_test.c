@@ -149,7 +149,7 @@ static void child(enum child_kind kind, int fd, uint32_t seed,
 		_exit(1);
 	rep->page = p;
 	if (!check)
-		(void)*(volatile unsigned char *)p;	/* SIGBUS */
+		load_byte(p);	/* SIGBUS */
 	rep->data_ok = mismatch(p, SZ_4K, seed, page) < 0;
 	if (kind == BYSTANDER &&
 	    prctl(PR_MCE_KILL, PR_MCE_KILL_SET, PR_MCE_KILL_EARLY, 0, 0))
@@ -429,7 +429,7 @@ static int touch_in_child(void *map, struct report *rep)
 
 	if (!pid) {
 		catch_sigbus(rep);
-		(void)*(volatile unsigned char *)map;
+		load_byte(map);
 		_exit(0);
 	}
 	return pid < 0 ? -1 : wait_child(pid);
@@ -554,7 +554,7 @@ static int map_touch_child(int fd, uint32_t seed, uint64_t good, long bad,
 			_exit(1);
 		rep->ready = 1;
 		if (bad >= 0)
-			(void)*(volatile unsigned char *)(p + bad);
+			load_byte(p + bad);
 		_exit(0);
 	}
 	return pid < 0 ? -1 : wait_child(pid);
@@ -677,8 +677,7 @@ TEST_F(memfail, injector_poisons_one_page)
 	/* Mapped again: the healthy pages work, the other file entirely. */
 	status = map_touch_child(fq, self->seed, SZ_1M, -1, &rep[1]);
 	EXPECT_EQ(0, status);
-	status = map_touch_child(fq, self->seed, INJ_PAGE - SZ_4K, -1,
-				&rep[2]);
+	status = map_touch_child(fq, self->seed, INJ_PAGE - SZ_4K, -1, &rep[2]);
 	EXPECT_EQ(0, status);
 	status = map_touch_child(fo, self->seed + 1, INJ_PAGE, -1, &rep[3]);
 	EXPECT_EQ(0, status);

@@ -131,7 +131,7 @@ TEST_F_TIMEOUT(press, drop_caches_refetches, 120)
 		}
 		/* An open file's inode is not evicted: its map stays. */
 		before = getmaps(&self->srv);
-		ASSERT_EQ(0, drop_caches());
+		ASSERT_EQ(0, evict_unused());
 		for (i = 0; i < 4; i++) {
 			EXPECT_EQ(0, open_check(_metadata, self, i));
 			close(fd[i]);
@@ -159,7 +159,7 @@ static void watermarks(long *min, long *low)
 	fclose(f);
 }
 
-static long meminfo(const char *key)
+static long meminfo_kb(const char *key)
 {
 	char line[256];
 	size_t n = strlen(key);
@@ -177,7 +177,7 @@ static long meminfo(const char *key)
 
 /* What the hog saw and did, for the log. */
 struct hog_info {
-	_Atomic int stop;
+	atomic_int stop;
 	long free0, min, low, mib;
 };
 
@@ -197,9 +197,9 @@ static void hog(struct hog_info *h)
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	write_str("/proc/self/oom_score_adj", "1000");
 	watermarks(&h->min, &h->low);
-	h->free0 = meminfo("MemFree");
+	h->free0 = meminfo_kb("MemFree");
 	while (!h->stop) {
-		free = meminfo("MemFree");
+		free = meminfo_kb("MemFree");
 		target = phase ? h->min + 2 * chunk : h->low - chunk;
 		if (free > target && free > h->min + 2 * chunk) {
 			p = mmap(NULL, chunk, PROT_READ | PROT_WRITE,

@@ -11,6 +11,7 @@
  * module (built with the kernel, CONFIG_SAMPLE_RUST_FUSE_IOMAP=m) and the
  * "identity" test provider; the test guest has all of them.
  */
+#include <assert.h>
 #include <endian.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -43,7 +44,9 @@ struct linear_map {
 	uint32_t flags;
 	uint64_t offset;
 	uint64_t size;
-} __attribute__((packed));
+};
+
+static_assert(sizeof(struct linear_map) == 24, "no padding in struct linear_map");
 
 static struct linear_map lmap(uint32_t dev, uint32_t flags, uint64_t off,
 			      uint64_t size)
@@ -171,7 +174,7 @@ TEST_F(sample, malformed_maps_refused)
 	unsigned int i;
 
 	ASSERT_NE(0ULL, devsz);
-	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+	for (i = 0; i < ARRAY_SIZE(cases); i++) {
 		struct srv_file f = { 0 };
 		int fd;
 
