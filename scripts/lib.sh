@@ -155,3 +155,23 @@ check_config() {
 	done < <(cat "$@")
 	[ $bad = 0 ]
 }
+
+# The files the kernel series carries from this repository (kernel/in-tree.list), one pair a
+# line, "<repo path> <kernel path>", relative to TOP and to KSRC.  A directory pair is expanded
+# to the *.c, *.h and *.rs files found in either directory, so a file on one side only is
+# listed too (its other path does not exist).  Usage: in_tree_pairs KSRC.
+in_tree_pairs() {
+	local ksrc=$1 src dst f
+	while read -r src dst; do
+		case "$src" in ''|'#'*) continue ;; esac
+		case "$src" in
+		*/)
+			for f in "$TOP/$src"* "$ksrc/$dst"*; do
+				case "$f" in *.c|*.h|*.rs) [ -f "$f" ] && basename "$f" ;; esac
+			done | sort -u | while read -r f; do
+				echo "$src$f $dst$f"
+			done ;;
+		*) echo "$src $dst" ;;
+		esac
+	done < "$TOP/kernel/in-tree.list"
+}

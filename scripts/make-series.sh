@@ -10,6 +10,8 @@ KSRC=${1:-$FAMFS_CACHE/kernel/base/src}
 git -C "$KSRC" rev-parse -q --verify base >/dev/null || die "$KSRC has no tag 'base'"
 [ -z "$(git -C "$KSRC" status --porcelain --untracked-files=no)" ] ||
 	die "$KSRC has uncommitted changes"
+# The files the series carries from this repository first (kernel/in-tree.list).
+bash "$TOP/scripts/sync-series.sh" "$KSRC"
 out=$TOP/kernel/series
 rm -f "$out"/*.patch
 # Numbered, as posted, with a cover letter whose text is kernel/cover-letter.txt (first line:
