@@ -4,11 +4,14 @@
 #
 # Every patch is applied with `git am` to the pristine Linux base, in a worktree of its own,
 # and must pass `scripts/checkpatch.pl --strict`.  After the last patch, kernel-doc checks the
-# new and changed kernel-doc comments.  With SERIES_CHECK_BUILD=1 the tree is also built after
-# every patch (incrementally, in a build tree kept in the cache, with the base flavor's
-# configuration), a build that prints a warning fails, and after the last patch the Rust code
-# goes through rustfmtcheck, CLIPPY=1 and rustdoc.  `make check` runs the cheap part;
-# `make series-check` runs everything.
+# new and changed kernel-doc comments, the files the series carries from this repository
+# (kernel/in-tree.list: the famfs provider, its uapi header, the selftests) must be the
+# repository's, and Sphinx builds each directory of new or changed documentation.  With
+# SERIES_CHECK_BUILD=1 the tree is also built after every patch (incrementally, in a build
+# tree kept in the cache, with the base flavor's configuration), a build that prints a warning
+# fails, and after the last patch the Rust code goes through rustfmtcheck, rustdoc and
+# CLIPPY=1, and the selftests are built with the kselftest Makefile.  `make check` runs the
+# cheap part; `make series-check` runs everything.
 #
 # Prints TAP: one test per patch and step, then "# series-check: N passed, N failed".
 . "$(dirname "$0")/lib.sh"
@@ -88,9 +91,16 @@ while read -r p; do
 	# Two checks are left out on purpose: the Signed-off-by is the submitter's to add
 	# (Documentation/process/coding-assistants.rst: it is never written for a person), and
 	# MAINTAINERS is updated by the series' last patch, for every new file at once.
+	# ENOSYS is FUSE's reply to a request a server does not implement, which the selftests'
+	# server sends: checkpatch's ENOSYS warning is left out for the selftests only.
 	# spdxcheck.py, which checkpatch runs, needs the distribution python3 with its ply.
 	out=$(cd "$WT" && PATH=/usr/bin:$PATH perl scripts/checkpatch.pl --strict --no-summary -q \
-		--ignore MISSING_SIGN_OFF,FILE_PATH_CHANGES "$SERIES/$p" 2>&1 || true)
+		--ignore MISSING_SIGN_OFF,FILE_PATH_CHANGES,ENOSYS "$SERIES/$p" 2>&1 || true)
+	out+=$(awk '/^\+\+\+ b\// { f = substr($2, 3) }
+		/^\+[^+]/ && /[^A-Za-z0-9_]ENOSYS([^A-Za-z0-9_]|$)/ && f ~ /\.[ch]$/ &&
+		    f !~ /^tools\/testing\/selftests\// {
+			print "WARNING: ENOSYS means invalid syscall nr and nothing else: " f ": " $0 }' \
+		"$SERIES/$p")
 	if [ -z "$out" ]; then
 		report ok "$p checkpatch --strict"
 	else
@@ -118,6 +128,53 @@ else
 	report "not ok" "kernel-doc -Wall on the changed C files"
 fi
 
+# One source, two builds: the files the series carries from this repository
+# (kernel/in-tree.list) must be the repository's, byte for byte.
+out=$(in_tree_pairs "$WT" | while read -r src dst; do
+	if [ ! -f "$TOP/$src" ]; then
+		echo "$dst: in the series, not in the repository ($src)"
+	elif [ ! -f "$WT/$dst" ]; then
+		echo "$src: not in the series ($dst)"
+	elif ! cmp -s "$TOP/$src" "$WT/$dst"; then
+		echo "$dst differs from $src"
+	fi
+done)
+if [ -z "$out" ]; then
+	report ok "the series' copies of kernel/in-tree.list match the repository"
+else
+	echo "$out" | head -n 30 | sed 's/^/# /'
+	echo "# run: make series KSRC=<kernel tree> (scripts/sync-series.sh folds the files in)"
+	report "not ok" "the series' copies of kernel/in-tree.list match the repository"
+fi
+
+# Sphinx on the documentation the series adds or changes: each directory holding such a
+# file is built on its own (its index.rst is the root, so a page missing from the toctree
+# warns), with a minimal conf.py; any warning fails.  Sphinx comes from PyPI, pinned, into a
+# virtual environment in the cache.
+SPHINX_VERSION=7.4.7
+venv=$FAMFS_CACHE/sphinx-venv
+if ! "$venv/bin/sphinx-build" --version 2>/dev/null | grep -qx "sphinx-build $SPHINX_VERSION"; then
+	rm -rf "$venv"
+	/usr/bin/python3 -m venv "$venv" >&2 &&
+	"$venv/bin/pip" install -q --disable-pip-version-check "Sphinx==$SPHINX_VERSION" >&2 ||
+		echo "# could not install Sphinx $SPHINX_VERSION into $venv"
+fi
+for d in $("${wt[@]}" diff --name-only --diff-filter=AM base HEAD -- 'Documentation/*.rst' |
+	   xargs -r -n1 dirname | sort -u); do
+	tmp=$(mktemp -d)
+	cp -r "$WT/$d/." "$tmp/src"
+	printf 'project = "%s"\nroot_doc = "index"\n' "$d" > "$tmp/src/conf.py"
+	"$venv/bin/sphinx-build" -q -b dummy -w "$tmp/warnings" "$tmp/src" "$tmp/out" \
+		> "$tmp/log" 2>&1 || echo "sphinx-build failed" >> "$tmp/warnings"
+	if [ -s "$tmp/warnings" ]; then
+		sed "s|$tmp/src|$d|g" "$tmp/warnings" | sort -u | head -n 30 | sed 's/^/# /'
+		report "not ok" "sphinx: $d"
+	else
+		report ok "sphinx: $d"
+	fi
+	rm -rf "$tmp"
+done
+
 if [ "$BUILD" = 1 ]; then
 	for t in rustfmtcheck rustdoc; do
 		if nice "${MK[@]}" $t > "$DIR/$t.log" 2>&1 && ! grep -q 'warning' "$DIR/$t.log"; then
@@ -127,9 +184,32 @@ if [ "$BUILD" = 1 ]; then
 			report "not ok" "make $t"
 		fi
 	done
-	# Clippy on the Rust code the series touches: the kernel crate, rebuilt with clippy-driver.
+	# The selftests the series adds, built in the tree with the kselftest Makefile, against the
+	# uapi headers of the result.  fuse_mnt, which 7.3 already has, needs libfuse: it may fail
+	# to build here (make -k); every program of kernel/in-tree.list must be built, with no
+	# warning.
+	kst=$DIR/kselftest
+	rm -rf "$kst"
+	if nice "${MK[@]}" headers > "$DIR/kselftest.log" 2>&1; then
+		make -k -C "$WT/tools/testing/selftests" TARGETS=filesystems/fuse O="$kst" \
+			KHDR_INCLUDES="-isystem $OBJ/usr/include" >> "$DIR/kselftest.log" 2>&1 || true
+	fi
+	missing=$(in_tree_pairs "$WT" | awk '$2 ~ /_test\.c$/ {print $2}' |
+		sed -E 's|^tools/testing/selftests/(.*)\.c$|\1|' | while read -r t; do
+			[ -x "$kst/kselftest/$t" ] || echo "$t"
+		done)
+	if [ -z "$missing" ] && ! grep -qE '(fuse_iomap|famfs_iomap)/[^ ]*: (warning|error)' \
+		"$DIR/kselftest.log"; then
+		report ok "selftests build: make -C tools/testing/selftests TARGETS=filesystems/fuse"
+	else
+		echo "# not built:" $missing
+		grep -E -A3 '(warning|error)' "$DIR/kselftest.log" | head -n 30 | sed 's/^/# /'
+		report "not ok" "selftests build: make -C tools/testing/selftests TARGETS=filesystems/fuse"
+	fi
+	# Clippy on the Rust code the series touches: the kernel crate and the Rust modules (the famfs
+	# provider, the sample), rebuilt with clippy-driver.
 	touch "$WT/rust/kernel/lib.rs"
-	if nice "${MK[@]}" -j"$(nproc)" CLIPPY=1 vmlinux > "$DIR/clippy.log" 2>&1 &&
+	if nice "${MK[@]}" -j"$(nproc)" CLIPPY=1 vmlinux modules > "$DIR/clippy.log" 2>&1 &&
 	   ! grep -qE 'warning:|warning\[' "$DIR/clippy.log"; then
 		report ok "make CLIPPY=1"
 	else

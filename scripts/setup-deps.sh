@@ -6,7 +6,7 @@
 PKGS=(clang-19 lld-19 llvm-19 libclang-19-dev flex bison bc libelf-dev libssl-dev cpio
       qemu-system-x86 busybox-static ndctl daxctl xz-utils dpkg-dev git make gcc perl python3
       rsync kmod e2fsprogs python3-docutils python3-ply python3-git gdb
-      debhelper libdw-dev)
+      debhelper libdw-dev python3-venv)
 
 missing=()
 for p in "${PKGS[@]}"; do
