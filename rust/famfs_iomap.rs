@@ -33,7 +33,7 @@ use kernel::{
 };
 
 pub mod fmap;
-#[cfg(CONFIG_KUNIT)]
+#[cfg(CONFIG_KUNIT = "y")]
 pub mod fmap_cases;
 
 /// Kernel storage for the parsed fmap: `kvmalloc` backed, so large maps need no contiguous

@@ -306,6 +306,11 @@ static void do_iomap_config(struct srv *s, struct fuse_in_header *ih)
 		memset(out.provider, 0, sizeof(out.provider));
 		memcpy(out.provider, "../Famfs", 8);
 		break;
+	case CONFIG_8BIT_NAME:
+		/* "famfs" with an e acute (0xe9), a lower-case letter to islower(). */
+		memset(out.provider, 0, sizeof(out.provider));
+		memcpy(out.provider, "f\xe9mfs", 5);
+		break;
 	case CONFIG_HANG:
 		goto out;
 	}

@@ -84,6 +84,7 @@ enum srv_config_mode {
 	CONFIG_TOO_MANY,	/* ndevices > FUSE_IOMAP_DAX_MAX_DEVICES */
 	CONFIG_LONG_NAME,	/* provider name without a NUL */
 	CONFIG_BAD_NAME,	/* provider name that is no module name */
+	CONFIG_8BIT_NAME,	/* provider name with a Latin-1 letter */
 	CONFIG_HANG,		/* never answer */
 	CONFIG_DUP_ID,		/* device 0's backing id listed twice */
 	CONFIG_DUP_DEVICE,	/* device 0 registered again, listed last */

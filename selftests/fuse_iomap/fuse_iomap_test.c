@@ -578,7 +578,7 @@ TEST_F(iomap, malformed_config)
 {
 	static const enum srv_config_mode bad[] = {
 		CONFIG_NO_DEVICES, CONFIG_TOO_MANY, CONFIG_LONG_NAME,
-		CONFIG_BAD_NAME,
+		CONFIG_BAD_NAME, CONFIG_8BIT_NAME,
 	};
 	unsigned int i;
 	int err;

@@ -7,8 +7,10 @@
  * resolved form on the inode and then resolves every read, write and page
  * fault with arithmetic only.
  *
- * The layout is the famfs V10 GET_FMAP reply, so existing famfs userspace
- * can produce it unchanged; only the V10 limits are relaxed (see below).
+ * The layout follows the famfs V10 GET_FMAP reply, with these differences:
+ * fmap_size must equal the blob's length, the blob travels in a
+ * FUSE_IOMAP_DAX_GETMAP reply (after struct fuse_iomap_dax_getmap_out), and
+ * the V10 limits are relaxed (see below).
  *
  * A blob is, in this order and with no padding between the parts:
  *
@@ -153,8 +155,10 @@ struct famfs_fmap_simple_ext {
  * File offset o inside the extent lies in chunk c = o / ie_chunk_size, on
  * strip k = c % ie_nstrips, in stripe s = c / ie_nstrips, at device address
  * strip[k].se_offset + s * ie_chunk_size + o % ie_chunk_size. Strip k must
- * therefore be at least as long as the chunks landing on it:
- * ceil((ie_nbytes / ie_chunk_size - k) / ie_nstrips) * ie_chunk_size.
+ * therefore be at least as long as the chunks landing on it: of the
+ * n = ceil(ie_nbytes / ie_chunk_size) chunks, strip k gets
+ * ceil((n - k) / ie_nstrips), each ie_chunk_size bytes long, except that a
+ * partial last chunk needs only its bytes rounded up to FAMFS_FMAP_ALIGN.
  */
 struct famfs_fmap_iext {
 	__u32 ie_nstrips;
