@@ -28,6 +28,26 @@ count_cargo() {
 	done < <(sed -n 's/^test result: [a-zA-Z]*\. \([0-9]*\) passed; \([0-9]*\) failed; \([0-9]*\) ignored.*/\1 \2 \3/p' "$1")
 }
 
+# Run a command that prints TAP into LOG, show all but its "ok" lines and add its results to the
+# totals.  No result at all, or a non-zero exit without a "not ok", is a failure of NAME.
+# Usage: tap_step NAME LOG COMMAND...
+tap_step() {
+	local name=$1 log=$2 rc p f
+	shift 2
+	"$@" > "$log" 2>&1
+	rc=$?
+	grep -v '^ok ' "$log"
+	p=$(grep -c '^ok ' "$log")
+	f=$(grep -c '^not ok ' "$log")
+	PASSED=$((PASSED + p))
+	FAILED=$((FAILED + f))
+	if [ "$p" -eq 0 ] && [ "$f" -eq 0 ]; then
+		not_ok "$name reported nothing (exit $rc)"
+	elif [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
+		not_ok "$name (exit $rc)"
+	fi
+}
+
 echo "# setup"
 if bash "$TOP/scripts/setup-deps.sh"; then ok "dependencies installed"; else not_ok "dependencies"; finish; fi
 
@@ -61,18 +81,12 @@ if [ -f "$TOP/scripts/host-fmap.sh" ]; then
 fi
 
 # The no-division check's analysis (scripts/check-nodiv.py) on made-up disassembly.
-/usr/bin/python3 "$TOP/scripts/check-nodiv.py" --self-test > "$LOGDIR/nodiv-self.log" 2>&1
-grep -v '^ok ' "$LOGDIR/nodiv-self.log"
-PASSED=$((PASSED + $(grep -c '^ok ' "$LOGDIR/nodiv-self.log")))
-FAILED=$((FAILED + $(grep -c '^not ok ' "$LOGDIR/nodiv-self.log")))
-grep -q '^ok ' "$LOGDIR/nodiv-self.log" || not_ok "scripts/check-nodiv.py --self-test"
+tap_step "scripts/check-nodiv.py --self-test" "$LOGDIR/nodiv-self.log" \
+	/usr/bin/python3 "$TOP/scripts/check-nodiv.py" --self-test
 
 # make profile's analysis (bench/profile.py) on a made-up trace.
-/usr/bin/python3 "$TOP/bench/profile.py" --self-test > "$LOGDIR/profile.log" 2>&1
-grep -v '^ok ' "$LOGDIR/profile.log"
-PASSED=$((PASSED + $(grep -c '^ok ' "$LOGDIR/profile.log")))
-FAILED=$((FAILED + $(grep -c '^not ok ' "$LOGDIR/profile.log")))
-grep -q '^ok ' "$LOGDIR/profile.log" || not_ok "bench/profile.py --self-test"
+tap_step "bench/profile.py --self-test" "$LOGDIR/profile.log" \
+	/usr/bin/python3 "$TOP/bench/profile.py" --self-test
 
 echo "# documentation"
 /usr/bin/python3 "$TOP/scripts/check-docs.py" > "$LOGDIR/docs.log" 2>&1
@@ -88,13 +102,8 @@ echo "# kernel series"
 # The cheap part of `make series-check`: every patch applies with git am to the pristine base
 # and passes checkpatch --strict; kernel-doc finds nothing new.  (The build after every patch
 # is `make series-check`.)
-SERIES_CHECK_BUILD=0 bash "$TOP/scripts/series-check.sh" > "$LOGDIR/series-check.log" 2>&1
-rc=$?
-grep -v '^ok ' "$LOGDIR/series-check.log"
-PASSED=$((PASSED + $(grep -c '^ok ' "$LOGDIR/series-check.log")))
-FAILED=$((FAILED + $(grep -c '^not ok ' "$LOGDIR/series-check.log")))
-[ "$rc" -eq 0 ] || [ "$(grep -c '^not ok ' "$LOGDIR/series-check.log")" -gt 0 ] ||
-	not_ok "series-check (exit $rc)"
+tap_step series-check "$LOGDIR/series-check.log" \
+	env SERIES_CHECK_BUILD=0 bash "$TOP/scripts/series-check.sh"
 
 echo "# module"
 if CLIPPY=1 bash "$TOP/scripts/build-module.sh" > "$LOGDIR/module.log" 2>&1 &&
@@ -107,16 +116,10 @@ else
 fi
 # Faults resolve with arithmetic only: no divide instruction in the module's iomap_begin (its
 # map parse, which divides, is the control that the check sees divisions).
-python3 "$TOP/scripts/check-nodiv.py" "$TOP/rust/famfs_iomap.o" --external \
+tap_step "module nodiv check" "$LOGDIR/nodiv.log" \
+	python3 "$TOP/scripts/check-nodiv.py" "$TOP/rust/famfs_iomap.o" --external \
 	--root '<famfs_iomap::Famfs as kernel::fuse::iomap::Provider>::begin' \
-	--control '<famfs_iomap::Famfs as kernel::fuse::iomap::Provider>::parse' \
-	> "$LOGDIR/nodiv.log" 2>&1
-rc=$?
-grep -v '^ok ' "$LOGDIR/nodiv.log"
-PASSED=$((PASSED + $(grep -c '^ok ' "$LOGDIR/nodiv.log")))
-FAILED=$((FAILED + $(grep -c '^not ok ' "$LOGDIR/nodiv.log")))
-[ "$rc" -eq 0 ] || [ "$(grep -c '^not ok ' "$LOGDIR/nodiv.log")" -gt 0 ] ||
-	not_ok "module nodiv check (exit $rc)"
+	--control '<famfs_iomap::Famfs as kernel::fuse::iomap::Provider>::parse'
 KSRC=$(readlink -f "$KDIR/source")
 if rustfmt --edition 2021 --check --config-path "$KSRC/.rustfmt.toml" "$TOP"/rust/*.rs \
 		> "$LOGDIR/rustfmt.log" 2>&1; then
@@ -132,13 +135,8 @@ if [ -n "${KDIR_GIVEN:-}" ]; then
 	echo "# kernel packages not built: KDIR names another kernel"
 else
 	echo "# kernel packages (base kernel)"
-	bash "$TOP/scripts/kernel-pkg.sh" check > "$LOGDIR/kernel-pkg.log" 2>&1
-	rc=$?
-	grep -v '^ok ' "$LOGDIR/kernel-pkg.log"
-	PASSED=$((PASSED + $(grep -c '^ok ' "$LOGDIR/kernel-pkg.log")))
-	FAILED=$((FAILED + $(grep -c '^not ok ' "$LOGDIR/kernel-pkg.log")))
-	[ "$rc" -eq 0 ] || [ "$(grep -c '^not ok ' "$LOGDIR/kernel-pkg.log")" -gt 0 ] ||
-		not_ok "kernel packages (exit $rc)"
+	tap_step "kernel packages" "$LOGDIR/kernel-pkg.log" \
+		bash "$TOP/scripts/kernel-pkg.sh" check
 fi
 
 # Add a guest run's "GUEST-TOTALS passed=N failed=N" (in OUT) to the totals.
