@@ -63,15 +63,16 @@ module! {
 
 impl From<fmap::Error> for Error {
     /// The kernel's errno for a rejected map, by name: the fmap core's numbers are x86's.
+    /// The match is exhaustive, so a new errno of the core must be mapped here.
     fn from(e: fmap::Error) -> Self {
-        match e.errno() {
-            fmap::E2BIG => E2BIG,
-            fmap::ENXIO => ENXIO,
-            fmap::ENODEV => ENODEV,
-            fmap::ENOMEM => ENOMEM,
-            fmap::ERANGE => ERANGE,
-            fmap::EPROTO => EPROTO,
-            _ => EINVAL,
+        match e.kind() {
+            fmap::Errno::Inval => EINVAL,
+            fmap::Errno::TooBig => E2BIG,
+            fmap::Errno::NxIo => ENXIO,
+            fmap::Errno::NoDev => ENODEV,
+            fmap::Errno::NoMem => ENOMEM,
+            fmap::Errno::Range => ERANGE,
+            fmap::Errno::Proto => EPROTO,
         }
     }
 }

@@ -243,16 +243,56 @@ pub enum Error {
     },
 }
 
-impl Error {
-    /// Returns the positive Linux errno for this error.
-    pub fn errno(&self) -> i32 {
+/// The errno of an [`Error`], by name: the kernel maps each to its own architecture's number
+/// (exhaustively, so a new one cannot slip through as another), the host uses [`Errno::number`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Errno {
+    /// `EINVAL`.
+    Inval,
+    /// `E2BIG`.
+    TooBig,
+    /// `ENXIO`.
+    NxIo,
+    /// `ENODEV`.
+    NoDev,
+    /// `ENOMEM`.
+    NoMem,
+    /// `ERANGE`.
+    Range,
+    /// `EPROTO`.
+    Proto,
+}
+
+impl Errno {
+    /// Returns the x86 (generic) number of this errno.
+    pub const fn number(self) -> i32 {
         match self {
-            Error::TooLarge { .. } => E2BIG,
-            Error::BadVersion { .. } => EPROTO,
-            Error::NoExtents => ERANGE,
-            Error::BadDevice { .. } => ENODEV,
-            Error::PastDevice { .. } | Error::PastEof { .. } => ENXIO,
-            Error::NoMemory => ENOMEM,
+            Errno::Inval => EINVAL,
+            Errno::TooBig => E2BIG,
+            Errno::NxIo => ENXIO,
+            Errno::NoDev => ENODEV,
+            Errno::NoMem => ENOMEM,
+            Errno::Range => ERANGE,
+            Errno::Proto => EPROTO,
+        }
+    }
+}
+
+impl Error {
+    /// Returns the positive Linux errno for this error, with x86's (generic) numbers.
+    pub fn errno(&self) -> i32 {
+        self.kind().number()
+    }
+
+    /// Returns the errno for this error, by name.
+    pub fn kind(&self) -> Errno {
+        match self {
+            Error::TooLarge { .. } => Errno::TooBig,
+            Error::BadVersion { .. } => Errno::Proto,
+            Error::NoExtents => Errno::Range,
+            Error::BadDevice { .. } => Errno::NoDev,
+            Error::PastDevice { .. } | Error::PastEof { .. } => Errno::NxIo,
+            Error::NoMemory => Errno::NoMem,
             Error::Truncated { .. }
             | Error::SizeMismatch { .. }
             | Error::BadFileType { .. }
@@ -269,7 +309,7 @@ impl Error {
             | Error::Unaligned { .. }
             | Error::Overflow { .. }
             | Error::StripTooShort { .. }
-            | Error::ShortCoverage { .. } => EINVAL,
+            | Error::ShortCoverage { .. } => Errno::Inval,
         }
     }
 
