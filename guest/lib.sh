@@ -1,6 +1,12 @@
 # SPDX-License-Identifier: GPL-2.0
 # Helpers for the test guest; sourced by /init and the mode scripts.
 
+# The test programs overwrite, rebind and poison only the DAX devices they are allowed to
+# (selftests/fuse_iomap/iomap_test_util.h): in this guest they are the emulated pmem
+# devices dax_setup makes, and memory failures may be injected into them.
+export FUSE_IOMAP_DAX_DEVS="dax0.0 dax1.0"
+export FUSE_IOMAP_POISON_OK=1
+
 # What the kernel log must never show: BUG/WARN, oopses, KASAN and UBSAN reports, lockdep
 # splats ("INFO: possible ..."), sleeping in atomic context, RCU stalls, hung tasks, leaks.
 KLOG_BAD='BUG:|WARNING:|Oops|KASAN:|UBSAN:|Call Trace|INFO: |sleeping function called from invalid context|rcu: .*(stall|detected)|blocked for more than|suspected memory leak'

@@ -15,9 +15,12 @@
  * its device ranges are free for the next map: two files' maps may not
  * overlap (EBUSY).  The module's counters must agree with the model too.
  *
- * Needs root, famfs_iomap and the test provider loaded, /famfs/bin/fmap_model,
- * /famfs/fmap-corpus and /dev/dax0.0, /dev/dax1.0 bound to fsdev_dax; the
- * test guest has all of them.  It overwrites both devices: it runs before
+ * Needs root, the famfs_iomap module and the test provider (loaded from
+ * their files or by modprobe), the model and the corpus (FUSE_IOMAP_FMAP_MODEL
+ * and FUSE_IOMAP_FMAP_CORPUS, by default /famfs/bin/fmap_model and
+ * /famfs/fmap-corpus) and /dev/dax0.0, /dev/dax1.0 (at most 4 GiB each),
+ * named in FUSE_IOMAP_DAX_DEVS (see ../fuse_iomap/iomap_test_util.h); skips
+ * without them.  It overwrites both devices whole: it runs before
  * memory_failure_test, and skips the MiB that do not take the pattern.
  */
 #include <dirent.h>
@@ -43,8 +46,8 @@
 #include "../fuse_iomap/iomap_test_util.h"
 
 #define NDEVS		2
-#define MODEL		"/famfs/bin/fmap_model"
-#define CORPUS		"/famfs/fmap-corpus"
+#define MODEL		(getenv("FUSE_IOMAP_FMAP_MODEL") ?: "/famfs/bin/fmap_model")
+#define CORPUS		(getenv("FUSE_IOMAP_FMAP_CORPUS") ?: "/famfs/fmap-corpus")
 #define OUT		"/tmp/fmap-replay"
 #define STATS		"/sys/kernel/debug/famfs_iomap/stats"
 /*
@@ -161,7 +164,7 @@ static int run_model(struct __test_metadata *_metadata, unsigned long muts)
 	while ((de = readdir(dir)) && n < 400) {
 		if (de->d_name[0] == '.')
 			continue;
-		if (asprintf(&names[n], CORPUS "/%s", de->d_name) < 0)
+		if (asprintf(&names[n], "%s/%s", CORPUS, de->d_name) < 0)
 			break;
 		n++;
 	}
@@ -422,6 +425,7 @@ TEST_F_TIMEOUT(replay, corpus_and_mutations, 600)
 	struct replay r = { 0 };
 	unsigned long muts = MUTATIONS, min_cases, rejected;
 	char *line = NULL, why[512];
+	const char *skip;
 	size_t cap = 0;
 	double t0, t1, t2;
 	unsigned int d, i;
@@ -435,16 +439,26 @@ TEST_F_TIMEOUT(replay, corpus_and_mutations, 600)
 	min_cases = muts;
 	if (min_cases > 3000)
 		min_cases = 3000;
-	ASSERT_EQ(0U, getuid());
+	skip = need_root() ?: need_dax(dax_name[0], SZ_2M) ?:
+	       need_dax(dax_name[1], SZ_2M) ?: need_module(&famfs_mod) ?:
+	       need_module(&provider_mod);
+	if (skip)
+		SKIP(return, "%s", skip);
+	for (d = 0; d < NDEVS; d++)
+		if (dax_size(dax_name[d]) >> 20 > MAX_MIB)
+			SKIP(return, "%s is larger than %d MiB", dax_name[d],
+			     MAX_MIB);
+	if (access(MODEL, X_OK) || access(CORPUS, F_OK))
+		SKIP(return, "no %s or %s (FUSE_IOMAP_FMAP_MODEL, FUSE_IOMAP_FMAP_CORPUS)",
+		     MODEL, CORPUS);
 	ASSERT_EQ(0, provider_load());
-	ASSERT_EQ(0, access("/sys/module/famfs_iomap", F_OK)) {
-		TH_LOG("famfs_iomap is not loaded");
+	ASSERT_EQ(0, mod_load(&famfs_mod)) {
+		TH_LOG("cannot load %s", mod_path(&famfs_mod));
 	}
 	for (d = 0; d < NDEVS; d++) {
 		ASSERT_EQ(0, dax_bind(dax_name[d], "fsdev_dax"));
 		dev_size[d] = dax_size(dax_name[d]);
 		ASSERT_LT(0ULL, (unsigned long long)dev_size[d]);
-		ASSERT_GE((unsigned long long)MAX_MIB, dev_size[d] >> 20);
 	}
 
 	t0 = now();

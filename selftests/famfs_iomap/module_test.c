@@ -1,6 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * famfs_iomap: the module is loaded and the DAX device the tests use is ready.
+ * famfs_iomap: the module is loaded (or built in) and the DAX device the
+ * tests use is ready.  Skips when famfs_iomap is not loaded, when not root
+ * (its debugfs stats) and when no DAX device is named: FAMFS_DAX, else the
+ * first device of FUSE_IOMAP_DAX_DEVS (see ../fuse_iomap/iomap_test_util.h).
+ * Nothing here writes to a device.
  */
 #include <fcntl.h>
 #include <limits.h>
@@ -30,24 +34,38 @@ static int read_sysfs(const char *path, char *buf, size_t len)
 	return 0;
 }
 
+#define FAMFS_SYS	"/sys/module/famfs_iomap"
+
 TEST(module_loaded)
 {
 	char state[64];
 	struct stat st;
 
-	ASSERT_EQ(0, stat("/sys/module/famfs_iomap", &st)) {
-		TH_LOG("famfs_iomap is not loaded");
-	}
-	ASSERT_EQ(0, read_sysfs("/sys/module/famfs_iomap/initstate", state, sizeof(state)));
+	if (stat(FAMFS_SYS, &st))
+		SKIP(return, "famfs_iomap is not loaded (modprobe fuse-iomap-famfs)");
+	/* A built-in module has no initstate. */
+	if (access(FAMFS_SYS "/initstate", F_OK))
+		return;
+	ASSERT_EQ(0, read_sysfs(FAMFS_SYS "/initstate", state, sizeof(state)));
 	EXPECT_STREQ("live", state);
 }
 
 TEST(dax_device_ready)
 {
-	const char *dev = getenv("FAMFS_DAX") ?: "/dev/dax0.0";
-	char path[PATH_MAX], buf[64];
+	const char *dev = getenv("FAMFS_DAX"), *list;
+	char path[PATH_MAX], buf[64], name[64], node[80];
 	unsigned long long size, align;
 	struct stat st;
+
+	list = getenv("FUSE_IOMAP_DAX_DEVS");
+	if (!dev && list && sscanf(list, " %63[^ ,]", name) == 1) {
+		snprintf(node, sizeof(node), "/dev/%s", name);
+		dev = node;
+	}
+	if (!dev)
+		SKIP(return, "no DAX device named (FAMFS_DAX, FUSE_IOMAP_DAX_DEVS)");
+	if (access(dev, F_OK))
+		SKIP(return, "no DAX device %s", dev);
 
 	ASSERT_EQ(0, stat(dev, &st)) {
 		TH_LOG("%s: %s", dev, strerror(errno));
@@ -78,6 +96,10 @@ TEST(stats_in_debugfs)
 	ssize_t n;
 	int fd;
 
+	if (geteuid())
+		SKIP(return, "needs root (debugfs)");
+	if (access(FAMFS_SYS, F_OK))
+		SKIP(return, "famfs_iomap is not loaded (modprobe fuse-iomap-famfs)");
 	fd = open("/sys/kernel/debug/famfs_iomap/stats", O_RDONLY);
 	ASSERT_GE(fd, 0) {
 		TH_LOG("stats: %s", strerror(errno));

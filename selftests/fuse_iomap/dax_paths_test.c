@@ -8,8 +8,9 @@
  * their own type, and a mounter whose server never answers can be killed.
  *
  * Each test names the defect it guards against.  Needs root, /dev/dax0.0
- * (2 MiB aligned, bound to fsdev_dax) and the "identity" test provider; the
- * test guest has all of them.
+ * (2 MiB aligned, at least 32 MiB; provider_dropped_while_mounted also
+ * /dev/dax1.0), both named in FUSE_IOMAP_DAX_DEVS (see iomap_test_util.h),
+ * and the "identity" test provider; skips without them.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -63,6 +64,8 @@ FIXTURE(paths)
 
 FIXTURE_SETUP(paths)
 {
+	const char *why;
+
 	self->fd = -1;
 	self->map = MAP_FAILED;
 	self->srv = mmap(NULL, sizeof(struct srv), PROT_READ | PROT_WRITE,
@@ -71,7 +74,10 @@ FIXTURE_SETUP(paths)
 	srv_init(self->srv, DAX_DEV);
 	self->srv->files = files;
 	self->srv->nfiles = ARRAY_SIZE(files);
-	ASSERT_EQ(0U, getuid());
+	why = need_root() ?: need_dax(DAX_NAME, 32 * SZ_1M) ?:
+	      need_module(&provider_mod);
+	if (why)
+		SKIP(return, "%s", why);
 	ASSERT_EQ(0, provider_load()) {
 		TH_LOG("cannot load %s: %s", PROVIDER_KO, strerror(errno));
 	}
@@ -498,9 +504,12 @@ TEST_F(paths, provider_dropped_while_mounted)
 {
 	const char *knob = "/sys/kernel/debug/fuse_iomap_test_provider/drop";
 	unsigned char want[SZ_4K], got[SZ_4K];
+	const char *why = need_dax("dax1.0", 0);
 	struct srv *other;
 	int fd;
 
+	if (why)
+		SKIP(return, "%s", why);
 	snprintf(self->srv->provider, sizeof(self->srv->provider),
 		 "identity-drop");
 	open_map(_metadata, self, DAX_FILE, SZ_2M);

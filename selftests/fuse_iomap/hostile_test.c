@@ -17,9 +17,10 @@
  * dax_paths_test (config_unanswered_killable: the mounter, which is also the
  * server, killed during IOMAP_CONFIG; attr_flag_flip_is_a_new_inode).
  *
- * Needs root, /dev/dax0.0 and /dev/dax1.0 (bound to fsdev_dax) and the
- * "identity" test provider; uses the first 20 MiB of dax0.0, as
- * fuse_iomap_test does.
+ * Needs root, /dev/dax0.0 (at least 64 MiB) and /dev/dax1.0 (32 MiB), both
+ * named in FUSE_IOMAP_DAX_DEVS (see iomap_test_util.h) and bound to fsdev_dax
+ * here, and the "identity" test provider; skips without them.  Uses the first
+ * 20 MiB of dax0.0, as fuse_iomap_test does.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -83,6 +84,8 @@ FIXTURE(hostile)
 
 FIXTURE_SETUP(hostile)
 {
+	const char *why;
+
 	self->fd = -1;
 	self->map = MAP_FAILED;
 	self->srv = mmap(NULL, 2 * sizeof(struct srv), PROT_READ | PROT_WRITE,
@@ -92,7 +95,10 @@ FIXTURE_SETUP(hostile)
 	srv_init(self->srv, DAX_DEV);
 	srv_init(self->srv2, DAX_DEV);
 	self->seed = getpid() ^ time(NULL) ^ 0x6b6b1234;
-	ASSERT_EQ(0U, getuid());
+	why = need_root() ?: need_dax(DAX_NAME, 64 * SZ_1M) ?:
+	      need_dax("dax1.0", 32 * SZ_1M) ?: need_module(&provider_mod);
+	if (why)
+		SKIP(return, "%s", why);
 	ASSERT_EQ(0, provider_load());
 	ASSERT_EQ(0, dax_bind(DAX_NAME, "fsdev_dax"));
 	ASSERT_EQ(0, dax_bind("dax1.0", "fsdev_dax"));

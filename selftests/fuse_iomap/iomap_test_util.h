@@ -1,8 +1,23 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * Helpers the FUSE iomap-DAX guest tests share: sysfs writes, binding a DAX
- * device to a driver, the test provider module, a byte pattern, the files of
- * the test server, the PAGEMAP_SCAN ioctl and the fs_dax PMD fault events.
+ * Helpers the FUSE iomap-DAX tests share: what a test needs to run, sysfs
+ * writes, binding a DAX device to a driver, the modules the tests load, a byte
+ * pattern, the files of the test server, the PAGEMAP_SCAN ioctl and the fs_dax
+ * PMD fault events.
+ *
+ * The tests overwrite the DAX devices they use and bind them to fsdev_dax or
+ * device_dax; memory_failure_test also poisons pages of one.  A test uses a
+ * DAX device only if it is named in the environment variable
+ * FUSE_IOMAP_DAX_DEVS (space or comma separated, e.g. "dax0.0 dax1.0"), and
+ * injects memory failures only if FUSE_IOMAP_POISON_OK=1 as well; otherwise
+ * it skips.  The tests use dax0.0 and dax1.0, each test from a fixed offset
+ * (its header comment says which); a device too small for a test skips it.
+ * Devices holding data must not be named.
+ *
+ * Modules are loaded from the files named by FUSE_IOMAP_PROVIDER_KO,
+ * FUSE_IOMAP_SAMPLE_KO and FUSE_IOMAP_FAMFS_KO (defaults below) or, when the
+ * file is missing, with modprobe; a test whose module is not found skips.
+ * The tests need root; see the kselftest config file for the kernel options.
  */
 #ifndef IOMAP_TEST_UTIL_H
 #define IOMAP_TEST_UTIL_H
@@ -27,8 +42,35 @@
 #define SZ_1M		0x100000UL
 #define SZ_2M		0x200000UL
 #define TRACEFS		"/sys/kernel/tracing"
+#define FSDEV_DRV	"/sys/bus/dax/drivers/fsdev_dax"
+#define DAX_DEVS_ENV	"FUSE_IOMAP_DAX_DEVS"
+#define POISON_OK_ENV	"FUSE_IOMAP_POISON_OK"
+
+/* A module a test loads: from the file in $env (default @ko) or modprobe. */
+struct test_mod {
+	const char *env, *ko, *name, *alias;
+};
+
+static const struct test_mod provider_mod __maybe_unused = {
+	"FUSE_IOMAP_PROVIDER_KO", "/famfs/fuse_iomap_test_provider.ko",
+	"fuse_iomap_test_provider", "fuse_iomap_test_provider",
+};
+
+static const struct test_mod sample_mod __maybe_unused = {
+	"FUSE_IOMAP_SAMPLE_KO", "/famfs/rust_fuse_iomap.ko",
+	"rust_fuse_iomap", "rust_fuse_iomap",
+};
+
+static const struct test_mod famfs_mod __maybe_unused = {
+	"FUSE_IOMAP_FAMFS_KO", "/famfs/famfs_iomap.ko",
+	"famfs_iomap", "fuse-iomap-famfs",
+};
+
 #define PROVIDER_MOD	"fuse_iomap_test_provider"
-#define PROVIDER_KO	"/famfs/" PROVIDER_MOD ".ko"
+#define PROVIDER_KO	mod_path(&provider_mod)
+
+/* Why a test skips: the text need_*() return. */
+static char skip_why[256] __maybe_unused;
 
 /*
  * Read the byte at @p, to fault it in or to take the signal it raises: an
@@ -121,18 +163,45 @@ static inline int provider_loaded(void)
 	return !access("/sys/module/" PROVIDER_MOD, F_OK);
 }
 
-/* Load the module file @ko unless module @name is loaded: 0 or -errno. */
-static inline int module_load(const char *ko, const char *name)
+/* The module file of @m: $env or the default. */
+static inline const char *mod_path(const struct test_mod *m)
+{
+	const char *path = getenv(m->env);
+
+	return path && path[0] ? path : m->ko;
+}
+
+/* Whether @m is built into the kernel (it then cannot be unloaded). */
+static inline int mod_builtin(const struct test_mod *m)
 {
 	char sys[PATH_MAX];
-	int fd, ret;
 
-	snprintf(sys, sizeof(sys), "/sys/module/%s", name);
+	snprintf(sys, sizeof(sys), "/sys/module/%s/initstate", m->name);
 	if (!access(sys, F_OK))
 		return 0;
-	fd = open(ko, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
+	snprintf(sys, sizeof(sys), "/sys/module/%s", m->name);
+	return !access(sys, F_OK);
+}
+
+/*
+ * Load @m unless it is loaded: from its file or, if there is no such file,
+ * with modprobe (which also accepts a built-in module).  0 or -errno.
+ */
+static inline int mod_load(const struct test_mod *m)
+{
+	char sys[PATH_MAX], cmd[PATH_MAX];
+	int fd, ret;
+
+	snprintf(sys, sizeof(sys), "/sys/module/%s", m->name);
+	if (!access(sys, F_OK))
+		return 0;
+	fd = open(mod_path(m), O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		ret = -errno;
+		snprintf(cmd, sizeof(cmd), "modprobe -q %s >/dev/null 2>&1",
+			 m->alias);
+		return system(cmd) ? ret : 0;
+	}
 	ret = syscall(SYS_finit_module, fd, "", 0);
 	close(fd);
 	return ret ? -errno : 0;
@@ -140,7 +209,79 @@ static inline int module_load(const char *ko, const char *name)
 
 static inline int provider_load(void)
 {
-	return module_load(PROVIDER_KO, PROVIDER_MOD);
+	return mod_load(&provider_mod);
+}
+
+/* Tests that need root: NULL if the caller is, else why the test skips. */
+static inline const char *need_root(void)
+{
+	return geteuid() ? "needs root" : NULL;
+}
+
+/*
+ * NULL if @m is loaded now or its file exists (the test then asserts that it
+ * loads), else why the test skips.
+ */
+static inline const char *need_module(const struct test_mod *m)
+{
+	if (!mod_load(m) || !access(mod_path(m), F_OK))
+		return NULL;
+	snprintf(skip_why, sizeof(skip_why),
+		 "module %s not found: no %s (set %s) and modprobe %s failed",
+		 m->name, mod_path(m), m->env, m->alias);
+	return skip_why;
+}
+
+/*
+ * NULL if the test may use DAX device @name (dax0.0): it is named in
+ * FUSE_IOMAP_DAX_DEVS, exists, has at least @min bytes and fsdev_dax is
+ * there to bind it to; else why the test skips.
+ */
+static inline const char *need_dax(const char *name, uint64_t min)
+{
+	const char *list = getenv(DAX_DEVS_ENV), *p;
+	size_t n = strlen(name);
+	char path[PATH_MAX];
+	uint64_t size;
+
+	for (p = list; p && (p = strstr(p, name)); p += n)
+		if ((p == list || p[-1] == ' ' || p[-1] == ',') &&
+		    (!p[n] || p[n] == ' ' || p[n] == ','))
+			break;
+	if (!p) {
+		snprintf(skip_why, sizeof(skip_why),
+			 "overwrites /dev/%s: name it in %s to allow", name,
+			 DAX_DEVS_ENV);
+		return skip_why;
+	}
+	snprintf(path, sizeof(path), "/sys/bus/dax/devices/%s", name);
+	if (access(path, F_OK)) {
+		snprintf(skip_why, sizeof(skip_why), "no DAX device %s", name);
+		return skip_why;
+	}
+	size = dax_size(name);
+	if (size < min) {
+		snprintf(skip_why, sizeof(skip_why),
+			 "%s has %llu MiB, the test needs %llu MiB", name,
+			 (unsigned long long)(size >> 20),
+			 (unsigned long long)(min >> 20));
+		return skip_why;
+	}
+	if (access(FSDEV_DRV, F_OK) &&
+	    (system("modprobe -q fsdev_dax >/dev/null 2>&1") ||
+	     access(FSDEV_DRV, F_OK)))
+		return "no fsdev_dax driver (CONFIG_DEV_DAX_FSDEV)";
+	return NULL;
+}
+
+/* NULL if the user allows memory failure injection, else why not. */
+static inline const char *need_poison_ok(void)
+{
+	const char *ok = getenv(POISON_OK_ENV);
+
+	if (ok && !strcmp(ok, "1"))
+		return NULL;
+	return "injects memory failures: set " POISON_OK_ENV "=1 to allow";
 }
 
 static inline int provider_unload(void)

@@ -7,9 +7,11 @@
  * identity-mapped file over the same range), and every malformed map must be
  * refused with the errno the sample documents.
  *
- * Needs root, /dev/dax0.0 (2 MiB aligned, bound to fsdev_dax), the sample
- * module (built with the kernel, CONFIG_SAMPLE_RUST_FUSE_IOMAP=m) and the
- * "identity" test provider; the test guest has all of them.
+ * Needs root, /dev/dax0.0 (2 MiB aligned, at least 100 MiB, named in
+ * FUSE_IOMAP_DAX_DEVS; see iomap_test_util.h), the sample module (built with
+ * the kernel, CONFIG_SAMPLE_RUST_FUSE_IOMAP=m; FUSE_IOMAP_SAMPLE_KO names its
+ * file, else modprobe loads it) and the "identity" test provider; skips
+ * without them.
  */
 #include <assert.h>
 #include <endian.h>
@@ -32,8 +34,6 @@
 
 #define DAX_NAME	"dax0.0"
 #define DAX_DEV		"/dev/" DAX_NAME
-#define SAMPLE_KO	"/famfs/rust_fuse_iomap.ko"
-#define SAMPLE_MOD	"rust_fuse_iomap"
 #define FILE_OFF_MIB	96		/* where the file lies on the device */
 #define FILE_SIZE	(4 * SZ_1M)
 #define SEED		0x5a3b1e
@@ -68,10 +68,16 @@ FIXTURE(sample)
 
 FIXTURE_SETUP(sample)
 {
+	const char *why;
+
 	srv_init(&self->srv, DAX_DEV);
-	ASSERT_EQ(0U, getuid());
-	ASSERT_EQ(0, module_load(SAMPLE_KO, SAMPLE_MOD)) {
-		TH_LOG("cannot load %s", SAMPLE_KO);
+	why = need_root() ?:
+	      need_dax(DAX_NAME, ((uint64_t)FILE_OFF_MIB << 20) + FILE_SIZE) ?:
+	      need_module(&sample_mod) ?: need_module(&provider_mod);
+	if (why)
+		SKIP(return, "%s", why);
+	ASSERT_EQ(0, mod_load(&sample_mod)) {
+		TH_LOG("cannot load %s", mod_path(&sample_mod));
 	}
 	ASSERT_EQ(0, provider_load());
 	ASSERT_EQ(0, dax_bind(DAX_NAME, "fsdev_dax"));
