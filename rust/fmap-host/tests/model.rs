@@ -461,18 +461,24 @@ fn any_spec() -> impl Strategy<Value = Spec> {
 
 /// Parses `spec` and compares resolution against the model at `extra` offsets and the edges.
 fn compare(spec: &Spec, extra: &[u64]) -> Result<(), TestCaseError> {
+    let span = spec.covered() + 2 * PAGE;
+    let probes = spec.edges().into_iter().chain(extra.iter().map(|x| x % span));
+    compare_with(spec, probes, |pos| spec.model(pos))
+}
+
+/// Parses `spec`, then resolves every offset of `probes` and compares with `model`.
+fn compare_with(
+    spec: &Spec,
+    probes: impl Iterator<Item = u64>,
+    model: impl Fn(u64) -> Result<Mapping, Error>,
+) -> Result<(), TestCaseError> {
     let blob = spec.encode();
     let f = Fmap::parse(&blob, &spec.devs).map_err(|e| TestCaseError::fail(e.to_string()))?;
     prop_assert_eq!(f.file_size(), spec.file_size);
     prop_assert_eq!(f.covered(), spec.covered());
-    let span = spec.covered() + 2 * PAGE;
-    for pos in spec
-        .edges()
-        .into_iter()
-        .chain(extra.iter().map(|x| x % span))
-    {
+    for pos in probes {
         let got = f.resolve(pos);
-        prop_assert_eq!(got, spec.model(pos), "pos {}", pos);
+        prop_assert_eq!(got, model(pos), "pos {}", pos);
         if let Ok(m) = got {
             check_mapping(&f, &spec.devs, pos, &m).map_err(TestCaseError::fail)?;
         }
@@ -520,19 +526,10 @@ proptest! {
         spec in interleaved_huge(),
         extra in proptest::collection::vec(any::<u64>(), 32),
     ) {
-        let blob = spec.encode();
-        let f = Fmap::parse(&blob, &spec.devs).map_err(|e| TestCaseError::fail(e.to_string()))?;
-        prop_assert_eq!(f.file_size(), spec.file_size);
         let probes = far_edges(&spec)
             .into_iter()
             .chain(extra.iter().map(|x| x % (spec.file_size + PAGE)));
-        for pos in probes {
-            let got = f.resolve(pos);
-            prop_assert_eq!(got, model_div(&spec, pos), "pos {}", pos);
-            if let Ok(m) = got {
-                check_mapping(&f, &spec.devs, pos, &m).map_err(TestCaseError::fail)?;
-            }
-        }
+        compare_with(&spec, probes, |pos| model_div(&spec, pos))?;
     }
 
     #[test]
