@@ -372,12 +372,13 @@ mod tests {
         assert!(res.is_ok());
     }
 
-    /// A provider that exists only to test registration.
-    struct Twin;
+    /// A provider that exists only to test registration; `BAD` gives it a name that is no module
+    /// name.
+    struct Twin<const BAD: bool = false>;
 
     #[vtable]
-    impl Provider for Twin {
-        const NAME: &'static CStr = c"famfs-kunit";
+    impl<const BAD: bool> Provider for Twin<BAD> {
+        const NAME: &'static CStr = if BAD { c"Famfs kunit" } else { c"famfs-kunit" };
         type Map = ();
 
         fn parse(_table: &DeviceTable, _blob: &[u8]) -> Result<((), u64)> {
@@ -410,6 +411,14 @@ mod tests {
         let third = KBox::pin_init(Registration::<Twin>::register(), GFP_KERNEL);
         assert!(third.is_ok());
         Ok(())
+    }
+
+    /// A provider name becomes part of a module name: one with an upper-case letter or a space
+    /// is refused.
+    #[test]
+    fn bad_name_registration() {
+        let bad = KBox::pin_init(Registration::<Twin<true>>::register(), GFP_KERNEL);
+        assert!(matches!(bad, Err(e) if e == EINVAL));
     }
 
     /// A mapping is widened to its page only when device and file offsets agree modulo the
