@@ -35,6 +35,16 @@ KERNEL_FLAVOR=${KERNEL_FLAVOR:-base}
 case "$KERNEL_FLAVOR" in base|debug) ;; *) echo "error: unknown KERNEL_FLAVOR=$KERNEL_FLAVOR" >&2; exit 1 ;; esac
 export KERNEL_FLAVOR
 
+# An experiment: kernel/experiments/NAME.patch applied after the series, for measurements only
+# (Documentation/performance.rst).  It is part of the kernel's key, so the flavor's tree is
+# rebuilt, incrementally, with it and again without it.
+KERNEL_EXPERIMENT=${KERNEL_EXPERIMENT:-}
+if [ -n "$KERNEL_EXPERIMENT" ] && [ ! -f "$TOP/kernel/experiments/$KERNEL_EXPERIMENT.patch" ]; then
+	echo "error: no kernel/experiments/$KERNEL_EXPERIMENT.patch" >&2
+	exit 1
+fi
+export KERNEL_EXPERIMENT
+
 # The config fragments of the flavor, in merge order.
 kernel_fragments() {
 	echo "$TOP/kernel/config/famfs.config"
@@ -49,6 +59,10 @@ kernel_source_id() {
 		case "$p" in ''|'#'*) continue ;; esac
 		cat "$TOP/kernel/series/$p"
 	done < <(cat "$TOP/kernel/series/series" 2>/dev/null || true)
+	if [ -n "$KERNEL_EXPERIMENT" ]; then
+		echo "experiment $KERNEL_EXPERIMENT"
+		cat "$TOP/kernel/experiments/$KERNEL_EXPERIMENT.patch"
+	fi
 }
 
 # Hash of everything that goes into the kernel build: version, series, config fragments.
@@ -123,6 +137,14 @@ apply_series() {
 				die "patch kernel/series/$p does not apply to Linux $KVER"
 			fi
 		done < "$TOP/kernel/series/series"
+	fi
+	if [ -n "$KERNEL_EXPERIMENT" ]; then
+		p=$TOP/kernel/experiments/$KERNEL_EXPERIMENT.patch
+		log "kernel ($(basename "$dir")): with the experiment $KERNEL_EXPERIMENT"
+		if ! "${app[@]}" am -q --3way "$p" >&2; then
+			"${app[@]}" am --abort >/dev/null 2>&1 || true
+			die "kernel/experiments/$KERNEL_EXPERIMENT.patch does not apply on kernel/series"
+		fi
 	fi
 	"${src[@]}" checkout -q -f -B famfs "$("${app[@]}" rev-parse HEAD)"
 	"${src[@]}" rev-parse HEAD > "$dir/applied-head"

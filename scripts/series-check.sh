@@ -11,7 +11,8 @@
 # tree kept in the cache, with the base flavor's configuration), a build that prints a warning
 # fails, and after the last patch the Rust code goes through rustfmtcheck, rustdoc and
 # CLIPPY=1, and the selftests are built with the kselftest Makefile.  `make check` runs the
-# cheap part; `make series-check` runs everything.
+# cheap part; `make series-check` runs everything.  Each experiment (kernel/experiments/) must
+# apply on top of the series and pass checkpatch too.
 #
 # Prints TAP: one test per patch and step, then "# series-check: N passed, N failed".
 . "$(dirname "$0")/lib.sh"
@@ -217,6 +218,29 @@ if [ "$BUILD" = 1 ]; then
 		report "not ok" "make CLIPPY=1"
 	fi
 fi
+
+# Experiments (kernel/experiments/, not part of the series) must still apply on top of it, and
+# read like the series, so that `KERNEL_EXPERIMENT=NAME make profile` measures what they say.
+head=$("${wt[@]}" rev-parse HEAD)
+for e in "$TOP"/kernel/experiments/*.patch; do
+	[ -f "$e" ] || continue
+	name=experiments/$(basename "$e")
+	if "${wt[@]}" am -q "$e" >/dev/null 2>&1; then
+		report ok "$name applies on the series"
+	else
+		"${wt[@]}" am --abort >/dev/null 2>&1 || true
+		report "not ok" "$name applies on the series"
+	fi
+	out=$(cd "$WT" && PATH=/usr/bin:$PATH perl scripts/checkpatch.pl --strict --no-summary -q \
+		--ignore MISSING_SIGN_OFF,FILE_PATH_CHANGES "$e" 2>&1 || true)
+	if [ -z "$out" ]; then
+		report ok "$name checkpatch --strict"
+	else
+		echo "$out" | head -n 40 | sed 's/^/# /'
+		report "not ok" "$name checkpatch --strict"
+	fi
+	"${wt[@]}" checkout -q -f --detach "$head"
+done
 
 echo "1..$n"
 echo "# series-check: $pass passed, $fail failed"
