@@ -62,13 +62,20 @@ add_rust_to_headers() {
 	rm -rf "$t"
 }
 
+# Whether DIR holds the packages of the build tree KDIR as it is now.
+packaged() {
+	[ -f "$2/.done" ] && (cd "$1" && sha256sum --quiet -c "$2/base.sha256" >/dev/null 2>&1)
+}
+
 # The base flavor's build, packaged in place.  Prints the packages' directory.
 base_packages() {
 	local kdir key out dir rel ver t0=$SECONDS
 	kdir=$(KERNEL_FLAVOR=base bash "$TOP/scripts/build-kernel.sh") || die "base kernel build failed"
 	key=$(cat "$kdir/.famfs-built")
 	out=$PKG_CACHE/base-$key
-	if [ -f "$out/.done" ]; then
+	# Packages of this very build: the same key is not enough, a tree rebuilt with the same key
+	# (after KERNEL_EXPERIMENT, say) is another build.
+	if packaged "$kdir" "$out"; then
 		echo "$out"
 		return
 	fi
@@ -80,7 +87,7 @@ base_packages() {
 	flock 9
 	[ "$(cat "$kdir/.famfs-built" 2>/dev/null)" = "$key" ] ||
 		die "the base kernel was rebuilt while this waited for its lock: run again"
-	if [ -f "$out/.done" ]; then
+	if packaged "$kdir" "$out"; then
 		echo "$out"
 		return
 	fi
