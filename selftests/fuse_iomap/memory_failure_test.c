@@ -721,6 +721,80 @@ TEST_F(memfail, injector_poisons_one_page)
 }
 
 /*
+ * memory_failure() reports a page each time it is found bad: the same page
+ * reported more times than the kernel keeps bad ranges for a device takes one
+ * of them, and the rest of the device keeps working.  Runs after
+ * injector_poisons_one_page, on another page of its file.
+ */
+#define AGAIN_PAGE	(INJ_PAGE + 8 * SZ_4K)
+#define AGAIN_TIMES	9	/* FUSE_IOMAP_BAD_RANGES + 1 */
+
+TEST_F(memfail, same_page_reported_again)
+{
+	unsigned char buf[SZ_4K], *win;
+	char expect[128], val[32];
+	const char *why = need_poison_ok();
+	uint64_t pfn;
+	int fo, i;
+
+	if (why)
+		SKIP(return, "%s", why);
+	if (access(CORRUPT_PFN, W_OK) &&
+	    (system("modprobe -q hwpoison_inject >/dev/null 2>&1") ||
+	     access(CORRUPT_PFN, W_OK)))
+		SKIP(return, "no hwpoison injector (CONFIG_HWPOISON_INJECT)");
+	self->srv.files = inj_files;
+	self->srv.nfiles = 2;
+	ASSERT_EQ(0, srv_mount(&self->srv));
+	self->fd = srv_open_file(&self->srv, INJ_FILE, O_RDWR);
+	ASSERT_GE(self->fd, 0);
+	fo = srv_open_file(&self->srv, OK_FILE, O_RDWR);
+	ASSERT_GE(fo, 0);
+	ASSERT_EQ(0, fill_pwrite(fo, self->seed + 1, 0, 4 * SZ_1M));
+
+	/* The page's PFN, from a mapping of it alone (see above). */
+	win = mmap(NULL, SZ_4K, PROT_READ, MAP_SHARED, self->fd, AGAIN_PAGE);
+	ASSERT_NE(MAP_FAILED, win);
+	touch_read(win, SZ_4K);
+	pfn = pfn_of(win);
+	munmap(win, SZ_4K);
+	ASSERT_EQ(0, read_str("/sys/bus/dax/devices/" DAX_NAME "/resource",
+			      val, sizeof(val)));
+	ASSERT_EQ(strtoull(val, NULL, 16) + INJ_BASE * SZ_1M + AGAIN_PAGE,
+		  pfn * SZ_4K);
+
+	self->kmsg = kmsg_open();
+	ASSERT_GE(self->kmsg, 0);
+	snprintf(val, sizeof(val), "%#llx", (unsigned long long)pfn);
+	for (i = 0; i < AGAIN_TIMES; i++)
+		ASSERT_EQ(0, write_str(CORRUPT_PFN, val)) {
+			TH_LOG("corrupt-pfn %s, time %d: %s", val, i + 1,
+			       strerror(errno));
+		}
+
+	/* That page fails, the pages around it and the other file work. */
+	errno = 0;
+	EXPECT_EQ(-1, pread(self->fd, buf, SZ_4K, AGAIN_PAGE));
+	EXPECT_EQ(EHWPOISON, errno);
+	EXPECT_EQ((ssize_t)SZ_4K, pread(self->fd, buf, SZ_4K,
+					AGAIN_PAGE + SZ_4K));
+	EXPECT_EQ(-1, check_pread(fo, self->seed + 1, 0, 4 * SZ_1M));
+	EXPECT_EQ(0, fill_pwrite(fo, self->seed + 1, 0, SZ_1M));
+
+	kmsg_read(self->kmsg, self->log, KMSG_MAX);
+	log_excerpt(_metadata, self->log);
+	snprintf(expect, sizeof(expect), FAILURE_MSG "0x%lx+0x%lx",
+		 INJ_BASE * SZ_1M + AGAIN_PAGE, SZ_4K);
+	EXPECT_EQ(1, count_str(self->log, expect)) {
+		TH_LOG("expected once in the kernel log: \"%s\"", expect);
+	}
+	EXPECT_EQ(0, count_str(self->log, "WARNING"));
+	EXPECT_EQ(0, count_str(self->log, "BUG:"));
+	close(fo);
+	close_umount(_metadata, &self->fd, &self->srv);
+}
+
+/*
  * Unbinding the device while two files are mapped by two processes, one
  * whole (PMD) and one in a window (PTE): afterwards no page of the device
  * is mapped in either process.  /dev/dax1.0 at 472 and 480 MiB.
