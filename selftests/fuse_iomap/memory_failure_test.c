@@ -721,13 +721,19 @@ TEST_F(memfail, injector_poisons_one_page)
 }
 
 /*
- * memory_failure() reports a page each time it is found bad: the same page
- * reported more times than the kernel keeps bad ranges for a device takes one
- * of them, and the rest of the device keeps working.  Runs after
- * injector_poisons_one_page, on another page of its file.
+ * memory_failure() reports a page each time it is found bad: one page
+ * reported many more times than the kernel keeps distinct bad ranges for a
+ * device takes one of them, and the rest of the device keeps working.
+ * /dev/dax1.0 at 460 MiB, which no other test uses, and the file at 464 MiB.
  */
-#define AGAIN_PAGE	(INJ_PAGE + 8 * SZ_4K)
-#define AGAIN_TIMES	9	/* FUSE_IOMAP_BAD_RANGES + 1 */
+#define AGAIN_FILE	"r"
+#define AGAIN_PAGE	(8 * SZ_4K)	/* file offset of the poisoned page */
+#define AGAIN_TIMES	17
+
+static const struct srv_file again_files[] = {
+	{ .name = AGAIN_FILE, .size = 4 * SZ_1M, .base_mib = 460 },
+	{ .name = OK_FILE, .size = 4 * SZ_1M, .base_mib = OK_BASE },
+};
 
 TEST_F(memfail, same_page_reported_again)
 {
@@ -743,10 +749,10 @@ TEST_F(memfail, same_page_reported_again)
 	    (system("modprobe -q hwpoison_inject >/dev/null 2>&1") ||
 	     access(CORRUPT_PFN, W_OK)))
 		SKIP(return, "no hwpoison injector (CONFIG_HWPOISON_INJECT)");
-	self->srv.files = inj_files;
+	self->srv.files = again_files;
 	self->srv.nfiles = 2;
 	ASSERT_EQ(0, srv_mount(&self->srv));
-	self->fd = srv_open_file(&self->srv, INJ_FILE, O_RDWR);
+	self->fd = srv_open_file(&self->srv, AGAIN_FILE, O_RDWR);
 	ASSERT_GE(self->fd, 0);
 	fo = srv_open_file(&self->srv, OK_FILE, O_RDWR);
 	ASSERT_GE(fo, 0);
@@ -760,7 +766,7 @@ TEST_F(memfail, same_page_reported_again)
 	munmap(win, SZ_4K);
 	ASSERT_EQ(0, read_str("/sys/bus/dax/devices/" DAX_NAME "/resource",
 			      val, sizeof(val)));
-	ASSERT_EQ(strtoull(val, NULL, 16) + INJ_BASE * SZ_1M + AGAIN_PAGE,
+	ASSERT_EQ(strtoull(val, NULL, 16) + 460 * SZ_1M + AGAIN_PAGE,
 		  pfn * SZ_4K);
 
 	self->kmsg = kmsg_open();
@@ -783,11 +789,16 @@ TEST_F(memfail, same_page_reported_again)
 
 	kmsg_read(self->kmsg, self->log, KMSG_MAX);
 	log_excerpt(_metadata, self->log);
+	/* Every report reached memory_failure()'s end, one was recorded. */
+	snprintf(expect, sizeof(expect), "%#llx: recovery action for dax page",
+		 (unsigned long long)pfn);
+	EXPECT_EQ(AGAIN_TIMES, count_str(self->log, expect));
 	snprintf(expect, sizeof(expect), FAILURE_MSG "0x%lx+0x%lx",
-		 INJ_BASE * SZ_1M + AGAIN_PAGE, SZ_4K);
+		 460 * SZ_1M + AGAIN_PAGE, SZ_4K);
 	EXPECT_EQ(1, count_str(self->log, expect)) {
 		TH_LOG("expected once in the kernel log: \"%s\"", expect);
 	}
+	EXPECT_EQ(0, count_str(self->log, "failing ranges"));
 	EXPECT_EQ(0, count_str(self->log, "WARNING"));
 	EXPECT_EQ(0, count_str(self->log, "BUG:"));
 	close(fo);
