@@ -522,6 +522,20 @@ TEST_F(memfail, unbind_while_mapped)
 #define OK_BASE		464
 #define CORRUPT_PFN	"/sys/kernel/debug/hwpoison/corrupt-pfn"
 
+/* Why the hwpoison injector may not be used here, or NULL. */
+static const char *need_injector(void)
+{
+	const char *why = need_poison_ok();
+
+	if (why)
+		return why;
+	if (access(CORRUPT_PFN, W_OK) &&
+	    (system("modprobe -q hwpoison_inject >/dev/null 2>&1") ||
+	     access(CORRUPT_PFN, W_OK)))
+		return "no hwpoison injector (CONFIG_HWPOISON_INJECT)";
+	return NULL;
+}
+
 static const struct srv_file inj_files[] = {
 	{ .name = INJ_FILE, .size = 4 * SZ_1M, .base_mib = INJ_BASE },
 	{ .name = OK_FILE, .size = 4 * SZ_1M, .base_mib = OK_BASE },
@@ -576,15 +590,11 @@ TEST_F(memfail, injector_poisons_one_page)
 	char expect[128], val[32], c = 0;
 	int fq, fo, status, ready[2], go[2];
 	uint64_t pfn;
-	const char *why = need_poison_ok();
+	const char *why = need_injector();
 	pid_t pid;
 
 	if (why)
 		SKIP(return, "%s", why);
-	if (access(CORRUPT_PFN, W_OK) &&
-	    (system("modprobe -q hwpoison_inject >/dev/null 2>&1") ||
-	     access(CORRUPT_PFN, W_OK)))
-		SKIP(return, "no hwpoison injector (CONFIG_HWPOISON_INJECT)");
 	self->srv.files = inj_files;
 	self->srv.nfiles = 2;
 	ASSERT_EQ(0, srv_mount(&self->srv));
@@ -739,16 +749,12 @@ TEST_F(memfail, same_page_reported_again)
 {
 	unsigned char buf[SZ_4K], *win;
 	char expect[128], val[32];
-	const char *why = need_poison_ok();
+	const char *why = need_injector();
 	uint64_t pfn;
 	int fo, i;
 
 	if (why)
 		SKIP(return, "%s", why);
-	if (access(CORRUPT_PFN, W_OK) &&
-	    (system("modprobe -q hwpoison_inject >/dev/null 2>&1") ||
-	     access(CORRUPT_PFN, W_OK)))
-		SKIP(return, "no hwpoison injector (CONFIG_HWPOISON_INJECT)");
 	self->srv.files = again_files;
 	self->srv.nfiles = 2;
 	ASSERT_EQ(0, srv_mount(&self->srv));
