@@ -65,12 +65,20 @@ export KDIR
 
 echo "# host tests"
 if [ -f "$TOP/Cargo.toml" ]; then
+	if (cd "$TOP" && cargo fmt --all --check) > "$LOGDIR/cargo-fmt.log" 2>&1; then
+		ok "cargo fmt --all --check"
+	else
+		head -n 40 "$LOGDIR/cargo-fmt.log"
+		not_ok "cargo fmt --all --check"
+	fi
 	(cd "$TOP" && cargo test --workspace --locked 2>&1) | tee "$LOGDIR/cargo-test.log"
 	rc=${PIPESTATUS[0]}
 	count_cargo "$LOGDIR/cargo-test.log"
 	[ "$rc" -eq 0 ] || not_ok "cargo test --workspace (exit $rc)"
 fi
 if [ -f "$TOP/scripts/host-fmap.sh" ]; then
+	# rustfmt and clippy (also with the kernel's lint flags) on the fmap core and its host crate.
+	tap_step "fmap lint" "$LOGDIR/fmap-lint.log" bash "$TOP/scripts/host-fmap.sh" lint
 	bash "$TOP/scripts/host-fmap.sh" nodiv 2>&1 | tee "$LOGDIR/nodiv-host.log"
 	PASSED=$((PASSED + $(grep -c '^ok ' "$LOGDIR/nodiv-host.log")))
 	FAILED=$((FAILED + $(grep -c '^not ok ' "$LOGDIR/nodiv-host.log")))

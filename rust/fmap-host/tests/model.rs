@@ -462,7 +462,10 @@ fn any_spec() -> impl Strategy<Value = Spec> {
 /// Parses `spec` and compares resolution against the model at `extra` offsets and the edges.
 fn compare(spec: &Spec, extra: &[u64]) -> Result<(), TestCaseError> {
     let span = spec.covered() + 2 * PAGE;
-    let probes = spec.edges().into_iter().chain(extra.iter().map(|x| x % span));
+    let probes = spec
+        .edges()
+        .into_iter()
+        .chain(extra.iter().map(|x| x % span));
     compare_with(spec, probes, |pos| spec.model(pos))
 }
 
