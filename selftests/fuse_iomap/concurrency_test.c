@@ -434,6 +434,116 @@ TEST_F_TIMEOUT(conc, first_opens_processes, 120)
 }
 
 /*
+ * A 4 KiB and a 2 MiB fault of the same range at once: one thread turns THP
+ * off and on for the process (PR_SET_THP_DISABLE) while two others store to
+ * the first and the last page of a fresh 2 MiB mapping, so that one takes a
+ * PMD fault while the other takes a PTE fault.  Without a DAX entry to
+ * serialise them, the PMD must not be mapped over a page table nor a page
+ * under a PMD: every store lands in the file, and the kernel warns of
+ * nothing.
+ */
+#define RACE_ROUNDS	400
+
+struct size_racer {
+	unsigned char *volatile *map;
+	size_t off;
+	pthread_barrier_t *bar;
+	atomic_int *stop;
+};
+
+static void *race_store(void *arg)
+{
+	struct size_racer *r = arg;
+	int i;
+
+	for (i = 0; i < RACE_ROUNDS; i++) {
+		pthread_barrier_wait(r->bar);
+		(*r->map)[r->off] = (unsigned char)i;
+		pthread_barrier_wait(r->bar);
+	}
+	return NULL;
+}
+
+static void *race_thp(void *arg)
+{
+	struct size_racer *r = arg;
+	unsigned long on = 0;
+
+	while (!atomic_load(r->stop)) {
+		prctl(PR_SET_THP_DISABLE, on, 0, 0, 0);
+		on = !on;
+	}
+	prctl(PR_SET_THP_DISABLE, 0, 0, 0, 0);
+	return NULL;
+}
+
+TEST_F_TIMEOUT(conc, pte_pmd_race, 300)
+{
+	unsigned char *volatile map = NULL, *want;
+	struct size_racer r[3];
+	pthread_barrier_t bar;
+	pthread_t t[3];
+	atomic_int stop = 0;
+	char log[16384];
+	int fd, kmsg, i, failed = 0;
+
+	ASSERT_EQ(0, srv_mount(&self->a));
+	fd = srv_open_file(&self->a, files0[0].name, O_RDWR);
+	ASSERT_GE(fd, 0);
+	kmsg = kmsg_open();
+	ASSERT_GE(kmsg, 0);
+	/* A 2 MiB aligned address to map at, again and again. */
+	want = mmap(NULL, 2 * SZ_2M, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS,
+		    -1, 0);
+	ASSERT_NE(MAP_FAILED, want);
+	munmap(want, 2 * SZ_2M);
+	want = (unsigned char *)(((uintptr_t)want + SZ_2M - 1) & ~(SZ_2M - 1));
+
+	pthread_barrier_init(&bar, NULL, 3);
+	r[0] = (struct size_racer){ &map, 0, &bar, &stop };
+	r[1] = (struct size_racer){ &map, SZ_2M - 1, &bar, &stop };
+	r[2] = (struct size_racer){ &map, 0, &bar, &stop };
+	ASSERT_EQ(0, pthread_create(&t[0], NULL, race_store, &r[0]));
+	ASSERT_EQ(0, pthread_create(&t[1], NULL, race_store, &r[1]));
+	ASSERT_EQ(0, pthread_create(&t[2], NULL, race_thp, &r[2]));
+	for (i = 0; i < RACE_ROUNDS; i++) {
+		map = mmap(want, SZ_2M, PROT_READ | PROT_WRITE,
+			   MAP_SHARED | MAP_FIXED, fd, SZ_2M);
+		if (map == MAP_FAILED) {
+			/* Somewhere to store, so that the threads go on. */
+			map = mmap(want, SZ_2M, PROT_READ | PROT_WRITE,
+				   MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED,
+				   -1, 0);
+			failed++;
+		}
+		pthread_barrier_wait(&bar);	/* store */
+		pthread_barrier_wait(&bar);	/* stored */
+	}
+	atomic_store(&stop, 1);
+	for (i = 0; i < 3; i++)
+		pthread_join(t[i], NULL);
+	pthread_barrier_destroy(&bar);
+	EXPECT_EQ(0, failed);
+	munmap(want, SZ_2M);
+
+	/* The last round's stores are in the file. */
+	{
+		unsigned char c;
+
+		EXPECT_EQ(1, pread(fd, &c, 1, SZ_2M));
+		EXPECT_EQ((unsigned char)(RACE_ROUNDS - 1), c);
+		EXPECT_EQ(1, pread(fd, &c, 1, 2 * SZ_2M - 1));
+		EXPECT_EQ((unsigned char)(RACE_ROUNDS - 1), c);
+	}
+	close(fd);
+	kmsg_read(kmsg, log, sizeof(log));
+	close(kmsg);
+	EXPECT_EQ(0, count_str(log, "WARNING"));
+	EXPECT_EQ(0, count_str(log, "BUG"));
+	EXPECT_EQ(0, count_str(log, "Out of memory"));
+}
+
+/*
  * Three processes of four threads open, read, write, map (whole file: PMD
  * faults; a window at a 4 KiB offset: PTE faults) and close the four files
  * at random, the same file and different files at once.

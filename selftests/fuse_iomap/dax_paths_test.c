@@ -364,8 +364,10 @@ TEST_F(paths, write_kills_suid)
 }
 
 /*
- * Without ->writepages, dirty DAX entries were never cleaned: fsync wrote
- * nothing back and the inode stayed dirty for ever.
+ * Faults map the device's pages without DAX entries, so that nothing is left
+ * dirty for writeback to find (fsdev_dax devices have no volatile cache to
+ * write back): fsync of a file written through a mapping succeeds, sends
+ * FSYNC for the server's metadata, and writes nothing back.
  */
 TEST_F(paths, fsync_writes_back)
 {
@@ -380,7 +382,7 @@ TEST_F(paths, fsync_writes_back)
 	EXPECT_EQ(0, fsync(self->fd));
 	EXPECT_EQ(0, write_str(ev, "0"));
 	trace_pmd(0);
-	EXPECT_GE(trace_count("dax_writeback_range:", st.st_ino, NULL, NULL), 1);
+	EXPECT_EQ(0, trace_count("dax_writeback_range:", st.st_ino, NULL, NULL));
 	EXPECT_EQ(1, srv_count(self->srv, FUSE_FSYNC));
 }
 

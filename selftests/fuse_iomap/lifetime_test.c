@@ -466,6 +466,59 @@ TEST_F(life, stale_inode_shares_device_pages)
 	mark("stale: done %d", 0);
 }
 
+/*
+ * A page of a stale inode that a pipe still holds (vmsplice) is not the new
+ * inode's yet: the stale inode keeps its ranges until it is evicted, and the
+ * new inode's map, over the same pages, is refused until then.  Afterwards
+ * it opens.
+ */
+TEST_F(life, stale_inode_pinned_page)
+{
+	struct iovec iov;
+	char path[PATH_MAX];
+	unsigned char *m1;
+	struct stat st;
+	int pipefd[2], fd2;
+
+	self->a.no_cache = 1;
+	ASSERT_EQ(0, srv_mount(&self->a));
+	srv_path(&self->a, FNAME, path, sizeof(path));
+	self->fd = open(path, O_RDWR);
+	ASSERT_GE(self->fd, 0);
+	m1 = mmap(NULL, WINDOW, PROT_READ | PROT_WRITE, MAP_SHARED, self->fd, 0);
+	ASSERT_NE(MAP_FAILED, m1);
+	touch(m1, WINDOW);
+	ASSERT_EQ(0, pipe(pipefd));
+	iov.iov_base = m1;
+	iov.iov_len = SZ_4K;
+	ASSERT_EQ((ssize_t)SZ_4K, vmsplice(pipefd[1], &iov, 1, 0));
+
+	self->a.attr_flip = 1;		/* a page-cache inode */
+	ASSERT_EQ(0, stat(path, &st));
+	self->a.attr_flip = 0;		/* an iomap-DAX inode again */
+	errno = 0;
+	fd2 = open(path, O_RDWR);
+	EXPECT_EQ(-1, fd2);
+	EXPECT_EQ(EBUSY, errno);
+	if (fd2 >= 0)
+		close(fd2);
+
+	/* Unpinned, unmapped and closed: the stale inode goes, its ranges too. */
+	close(pipefd[0]);
+	close(pipefd[1]);
+	munmap(m1, WINDOW);
+	close(self->fd);
+	self->fd = open(path, O_RDWR);
+	EXPECT_GE(self->fd, 0) {
+		TH_LOG("open after the pin: %s", strerror(errno));
+	}
+	kmsg_read(self->kmsg, self->log, KMSG_MAX);
+	log_lines(_metadata, self->log);
+	EXPECT_EQ(1, count_str(self->log, "pinned pages"));
+	EXPECT_EQ(0, count_str(self->log, "WARNING"));
+	EXPECT_EQ(0, count_str(self->log, "BUG:"));
+}
+
 struct racer {
 	unsigned char *map;
 	int fd;
