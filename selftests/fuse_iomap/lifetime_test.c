@@ -40,6 +40,7 @@
 #define WINDOW		(128 * 1024)
 #define KMSG_MAX	(64 * 1024)
 #define REMOVE_MSG	"fuse: iomap: device 0 is being removed"
+#define EVICTED_PINNED_MSG	"evicted with pinned pages"
 #define PT_PATH		"/tmp/review_pt_backing"
 
 static const struct srv_file rfile = {
@@ -519,6 +520,75 @@ TEST_F(life, stale_inode_pinned_page)
 	EXPECT_EQ(0, count_str(self->log, "BUG:"));
 }
 
+/* Open @path, retrying while the old inode's ranges are reserved (EBUSY). */
+static int open_when_free(const char *path, int ms)
+{
+	int fd;
+
+	for (;;) {
+		fd = open(path, O_RDWR);
+		if (fd >= 0 || errno != EBUSY || ms <= 0)
+			return fd;
+		usleep(10000);
+		ms -= 10;
+	}
+}
+
+/*
+ * As stale_inode_pinned_page, but the file was unmapped and closed before
+ * the server made it stale: fuse_iget()'s iput evicts the stale inode with
+ * its page pinned, by the pinning task itself.  That neither waits for the
+ * pin (the task would wait for itself, unkillably) nor frees the ranges: a
+ * new inode gets them once the page is released.
+ */
+TEST_F(life, evicted_inode_pinned_page)
+{
+	char path[PATH_MAX];
+	struct iovec iov;
+	unsigned char *m;
+	struct stat st;
+	int pipefd[2], fd2;
+
+	self->a.no_cache = 1;
+	ASSERT_EQ(0, srv_mount(&self->a));
+	srv_path(&self->a, FNAME, path, sizeof(path));
+	self->fd = open(path, O_RDWR);
+	ASSERT_GE(self->fd, 0);
+	m = mmap(NULL, WINDOW, PROT_READ | PROT_WRITE, MAP_SHARED, self->fd, 0);
+	ASSERT_NE(MAP_FAILED, m);
+	touch(m, WINDOW);
+	ASSERT_EQ(0, pipe(pipefd));
+	iov.iov_base = m;
+	iov.iov_len = SZ_4K;
+	ASSERT_EQ((ssize_t)SZ_4K, vmsplice(pipefd[1], &iov, 1, 0));
+	munmap(m, WINDOW);
+	close(self->fd);
+	self->fd = -1;
+
+	mark("stale and evicted with a pinned page %d", 0);
+	self->a.attr_flip = 1;		/* a page-cache inode */
+	EXPECT_EQ(0, stat(path, &st));
+	self->a.attr_flip = 0;		/* an iomap-DAX inode again */
+	errno = 0;
+	fd2 = open(path, O_RDWR);
+	EXPECT_EQ(-1, fd2);
+	EXPECT_EQ(EBUSY, errno);
+	if (fd2 >= 0)
+		close(fd2);
+
+	close(pipefd[0]);
+	close(pipefd[1]);
+	self->fd = open_when_free(path, 5000);
+	EXPECT_GE(self->fd, 0) {
+		TH_LOG("open after the pin: %s", strerror(errno));
+	}
+	kmsg_read(self->kmsg, self->log, KMSG_MAX);
+	log_lines(_metadata, self->log);
+	EXPECT_EQ(1, count_str(self->log, EVICTED_PINNED_MSG));
+	EXPECT_EQ(0, count_str(self->log, "WARNING"));
+	EXPECT_EQ(0, count_str(self->log, "BUG:"));
+}
+
 struct racer {
 	unsigned char *map;
 	int fd;
@@ -587,6 +657,83 @@ TEST_F(life, unbind_races_kill_sb)
 	ASSERT_EQ(0, dax_bind(DAX_NAME, "fsdev_dax"));
 	ASSERT_EQ(0, srv_mount(&self->a));
 	kmsg_read(self->kmsg, self->log, KMSG_MAX);
+	EXPECT_EQ(0, count_str(self->log, "WARNING"));
+	EXPECT_EQ(0, count_str(self->log, "BUG"));
+}
+
+struct writer {
+	const char *path;
+	const char *val;
+	int res;
+	int done;
+};
+
+static void *writer_thread(void *arg)
+{
+	struct writer *w = arg;
+
+	w->res = write_str(w->path, w->val);
+	__atomic_store_n(&w->done, 1, __ATOMIC_SEQ_CST);
+	return NULL;
+}
+
+/*
+ * A page pinned through a file whose inode was evicted: the eviction does not
+ * wait for the pin (it may run from reclaim), but the removal of the device
+ * must, or its memory goes away under the pin.  The evicted inode is on no
+ * list removal walks to unmap files; its ranges stay in the range tree until
+ * its pages are released.
+ */
+TEST_F(life, removal_waits_for_evicting_pin)
+{
+	struct writer ev = { .path = "/proc/sys/vm/drop_caches", .val = "2" };
+	struct writer rm = { .path = UNBIND, .val = DAX_NAME };
+	unsigned char *m, buf[SZ_4K];
+	pthread_t t1, t2;
+	struct iovec iov;
+	int pipefd[2];
+
+	ASSERT_EQ(0, srv_mount(&self->a));
+	self->fd = srv_open_file(&self->a, FNAME, O_RDWR);
+	ASSERT_GE(self->fd, 0);
+	m = mmap(NULL, WINDOW, PROT_READ | PROT_WRITE, MAP_SHARED, self->fd, 0);
+	ASSERT_NE(MAP_FAILED, m);
+	touch(m, WINDOW);
+	memset(m, 0x5a, SZ_4K);
+	ASSERT_EQ(0, pipe(pipefd));
+	iov.iov_base = m;
+	iov.iov_len = SZ_4K;
+	ASSERT_EQ((ssize_t)SZ_4K, vmsplice(pipefd[1], &iov, 1, 0));
+	munmap(m, WINDOW);
+	close(self->fd);
+	self->fd = -1;
+
+	/* The inode goes, without waiting for the pinned page. */
+	ASSERT_EQ(0, pthread_create(&t1, NULL, writer_thread, &ev));
+	pthread_join(t1, NULL);
+	EXPECT_EQ(0, ev.res);
+	kmsg_read(self->kmsg, self->log, KMSG_MAX);
+	EXPECT_EQ(1, count_str(self->log, EVICTED_PINNED_MSG));
+	/* The device goes: its removal waits for the pinned page. */
+	mark("removal with a pinned page of an inode being evicted %d", 0);
+	ASSERT_EQ(0, pthread_create(&t2, NULL, writer_thread, &rm));
+	usleep(500000);
+	EXPECT_EQ(0, __atomic_load_n(&rm.done, __ATOMIC_SEQ_CST)) {
+		TH_LOG("the device was removed under a pinned page");
+	}
+	/* The pinned page still holds what was stored; releasing it ends both. */
+	memset(buf, 0, sizeof(buf));
+	EXPECT_EQ((ssize_t)SZ_4K, read(pipefd[0], buf, SZ_4K));
+	EXPECT_EQ(0x5a, buf[0]);
+	EXPECT_EQ(0x5a, buf[SZ_4K - 1]);
+	close(pipefd[0]);
+	close(pipefd[1]);
+	pthread_join(t2, NULL);
+	EXPECT_EQ(0, rm.res);
+	ASSERT_EQ(0, dax_bind(DAX_NAME, "fsdev_dax"));
+	kmsg_read(self->kmsg, self->log, KMSG_MAX);
+	log_lines(_metadata, self->log);
+	EXPECT_EQ(1, count_str(self->log, REMOVE_MSG));
 	EXPECT_EQ(0, count_str(self->log, "WARNING"));
 	EXPECT_EQ(0, count_str(self->log, "BUG"));
 }
