@@ -445,7 +445,7 @@ TEST_F_TIMEOUT(conc, first_opens_processes, 120)
 #define RACE_ROUNDS	400
 
 struct size_racer {
-	unsigned char *volatile *map;
+	unsigned char **map;	/* set between rounds, behind the barrier */
 	size_t off;
 	pthread_barrier_t *bar;
 	atomic_int *stop;
@@ -458,7 +458,7 @@ static void *race_store(void *arg)
 
 	for (i = 0; i < RACE_ROUNDS; i++) {
 		pthread_barrier_wait(r->bar);
-		(*r->map)[r->off] = (unsigned char)i;
+		__atomic_load_n(r->map, __ATOMIC_ACQUIRE)[r->off] = (unsigned char)i;
 		pthread_barrier_wait(r->bar);
 	}
 	return NULL;
@@ -479,7 +479,7 @@ static void *race_thp(void *arg)
 
 TEST_F_TIMEOUT(conc, pte_pmd_race, 300)
 {
-	unsigned char *volatile map = NULL, *want;
+	unsigned char *map = NULL, *want, *m;
 	struct size_racer r[3];
 	pthread_barrier_t bar;
 	pthread_t t[3];
@@ -507,15 +507,16 @@ TEST_F_TIMEOUT(conc, pte_pmd_race, 300)
 	ASSERT_EQ(0, pthread_create(&t[1], NULL, race_store, &r[1]));
 	ASSERT_EQ(0, pthread_create(&t[2], NULL, race_thp, &r[2]));
 	for (i = 0; i < RACE_ROUNDS; i++) {
-		map = mmap(want, SZ_2M, PROT_READ | PROT_WRITE,
-			   MAP_SHARED | MAP_FIXED, fd, SZ_2M);
-		if (map == MAP_FAILED) {
+		m = mmap(want, SZ_2M, PROT_READ | PROT_WRITE,
+			 MAP_SHARED | MAP_FIXED, fd, SZ_2M);
+		if (m == MAP_FAILED) {
 			/* Somewhere to store, so that the threads go on. */
-			map = mmap(want, SZ_2M, PROT_READ | PROT_WRITE,
-				   MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED,
-				   -1, 0);
+			m = mmap(want, SZ_2M, PROT_READ | PROT_WRITE,
+				 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED,
+				 -1, 0);
 			failed++;
 		}
+		__atomic_store_n(&map, m, __ATOMIC_RELEASE);
 		pthread_barrier_wait(&bar);	/* store */
 		pthread_barrier_wait(&bar);	/* stored */
 	}

@@ -468,6 +468,70 @@ TEST_F(life, stale_inode_shares_device_pages)
 }
 
 /*
+ * Map a window of @fd, touch it, store a pattern in its first page and pin
+ * that page in a pipe (vmsplice): the mapping, or NULL.
+ */
+static unsigned char *map_and_pin(int fd, int pipefd[2])
+{
+	unsigned char *m;
+	struct iovec iov;
+
+	m = mmap(NULL, WINDOW, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (m == MAP_FAILED)
+		return NULL;
+	touch(m, WINDOW);
+	memset(m, 0x5a, SZ_4K);
+	if (pipe(pipefd))
+		goto unmap;
+	iov.iov_base = m;
+	iov.iov_len = SZ_4K;
+	if (vmsplice(pipefd[1], &iov, 1, 0) == SZ_4K)
+		return m;
+	close(pipefd[0]);
+	close(pipefd[1]);
+unmap:
+	munmap(m, WINDOW);
+	return NULL;
+}
+
+/* Mount @s (nothing cached), open FNAME into *@fdp, map and pin as above. */
+static unsigned char *mount_open_pin(struct srv *s, int *fdp, char *path,
+				     int pipefd[2])
+{
+	s->no_cache = 1;
+	if (srv_mount(s))
+		return NULL;
+	srv_path(s, FNAME, path, PATH_MAX);
+	*fdp = open(path, O_RDWR);
+	if (*fdp < 0)
+		return NULL;
+	return map_and_pin(*fdp, pipefd);
+}
+
+/*
+ * Have the server give @path a page-cache inode for a lookup (the iomap-DAX
+ * inode goes stale), then an iomap-DAX one again, and open it: 0 if the open
+ * worked, else its errno (or the lookup's, negated).
+ */
+static int stale_then_open(struct srv *s, const char *path)
+{
+	struct stat st;
+	int fd, err = 0;
+
+	s->attr_flip = 1;
+	if (stat(path, &st))
+		err = -errno;
+	s->attr_flip = 0;
+	if (err)
+		return err;
+	fd = open(path, O_RDWR);
+	if (fd < 0)
+		return errno;
+	close(fd);
+	return 0;
+}
+
+/*
  * A page of a stale inode that a pipe still holds (vmsplice) is not the new
  * inode's yet: the stale inode keeps its ranges until it is evicted, and the
  * new inode's map, over the same pages, is refused until then.  Afterwards
@@ -475,34 +539,13 @@ TEST_F(life, stale_inode_shares_device_pages)
  */
 TEST_F(life, stale_inode_pinned_page)
 {
-	struct iovec iov;
 	char path[PATH_MAX];
 	unsigned char *m1;
-	struct stat st;
-	int pipefd[2], fd2;
+	int pipefd[2];
 
-	self->a.no_cache = 1;
-	ASSERT_EQ(0, srv_mount(&self->a));
-	srv_path(&self->a, FNAME, path, sizeof(path));
-	self->fd = open(path, O_RDWR);
-	ASSERT_GE(self->fd, 0);
-	m1 = mmap(NULL, WINDOW, PROT_READ | PROT_WRITE, MAP_SHARED, self->fd, 0);
-	ASSERT_NE(MAP_FAILED, m1);
-	touch(m1, WINDOW);
-	ASSERT_EQ(0, pipe(pipefd));
-	iov.iov_base = m1;
-	iov.iov_len = SZ_4K;
-	ASSERT_EQ((ssize_t)SZ_4K, vmsplice(pipefd[1], &iov, 1, 0));
-
-	self->a.attr_flip = 1;		/* a page-cache inode */
-	ASSERT_EQ(0, stat(path, &st));
-	self->a.attr_flip = 0;		/* an iomap-DAX inode again */
-	errno = 0;
-	fd2 = open(path, O_RDWR);
-	EXPECT_EQ(-1, fd2);
-	EXPECT_EQ(EBUSY, errno);
-	if (fd2 >= 0)
-		close(fd2);
+	m1 = mount_open_pin(&self->a, &self->fd, path, pipefd);
+	ASSERT_NE(NULL, m1);
+	EXPECT_EQ(EBUSY, stale_then_open(&self->a, path));
 
 	/* Unpinned, unmapped and closed: the stale inode goes, its ranges too. */
 	close(pipefd[0]);
@@ -544,37 +587,17 @@ static int open_when_free(const char *path, int ms)
 TEST_F(life, evicted_inode_pinned_page)
 {
 	char path[PATH_MAX];
-	struct iovec iov;
 	unsigned char *m;
-	struct stat st;
-	int pipefd[2], fd2;
+	int pipefd[2];
 
-	self->a.no_cache = 1;
-	ASSERT_EQ(0, srv_mount(&self->a));
-	srv_path(&self->a, FNAME, path, sizeof(path));
-	self->fd = open(path, O_RDWR);
-	ASSERT_GE(self->fd, 0);
-	m = mmap(NULL, WINDOW, PROT_READ | PROT_WRITE, MAP_SHARED, self->fd, 0);
-	ASSERT_NE(MAP_FAILED, m);
-	touch(m, WINDOW);
-	ASSERT_EQ(0, pipe(pipefd));
-	iov.iov_base = m;
-	iov.iov_len = SZ_4K;
-	ASSERT_EQ((ssize_t)SZ_4K, vmsplice(pipefd[1], &iov, 1, 0));
+	m = mount_open_pin(&self->a, &self->fd, path, pipefd);
+	ASSERT_NE(NULL, m);
 	munmap(m, WINDOW);
 	close(self->fd);
 	self->fd = -1;
 
 	mark("stale and evicted with a pinned page %d", 0);
-	self->a.attr_flip = 1;		/* a page-cache inode */
-	EXPECT_EQ(0, stat(path, &st));
-	self->a.attr_flip = 0;		/* an iomap-DAX inode again */
-	errno = 0;
-	fd2 = open(path, O_RDWR);
-	EXPECT_EQ(-1, fd2);
-	EXPECT_EQ(EBUSY, errno);
-	if (fd2 >= 0)
-		close(fd2);
+	EXPECT_EQ(EBUSY, stale_then_open(&self->a, path));
 
 	close(pipefd[0]);
 	close(pipefd[1]);
@@ -690,20 +713,13 @@ TEST_F(life, removal_waits_for_evicting_pin)
 	struct writer rm = { .path = UNBIND, .val = DAX_NAME };
 	unsigned char *m, buf[SZ_4K];
 	pthread_t t1, t2;
-	struct iovec iov;
 	int pipefd[2];
 
 	ASSERT_EQ(0, srv_mount(&self->a));
 	self->fd = srv_open_file(&self->a, FNAME, O_RDWR);
 	ASSERT_GE(self->fd, 0);
-	m = mmap(NULL, WINDOW, PROT_READ | PROT_WRITE, MAP_SHARED, self->fd, 0);
-	ASSERT_NE(MAP_FAILED, m);
-	touch(m, WINDOW);
-	memset(m, 0x5a, SZ_4K);
-	ASSERT_EQ(0, pipe(pipefd));
-	iov.iov_base = m;
-	iov.iov_len = SZ_4K;
-	ASSERT_EQ((ssize_t)SZ_4K, vmsplice(pipefd[1], &iov, 1, 0));
+	m = map_and_pin(self->fd, pipefd);
+	ASSERT_NE(NULL, m);
 	munmap(m, WINDOW);
 	close(self->fd);
 	self->fd = -1;
