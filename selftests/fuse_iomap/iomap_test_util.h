@@ -26,6 +26,7 @@
 #include <fcntl.h>
 #include <libgen.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -79,6 +80,17 @@ static char skip_why[256] __maybe_unused;
 static inline unsigned char load_byte(const void *p)
 {
 	return __atomic_load_n((const unsigned char *)p, __ATOMIC_RELAXED);
+}
+
+/* Whether @path is accessible (@mode), once module @mod is loaded if need be. */
+static inline bool have_or_modprobe(const char *path, int mode, const char *mod)
+{
+	char cmd[128];
+
+	if (!access(path, mode))
+		return true;
+	snprintf(cmd, sizeof(cmd), "modprobe -q %s >/dev/null 2>&1", mod);
+	return !system(cmd) && !access(path, mode);
 }
 
 static inline int write_str(const char *path, const char *val)
@@ -267,9 +279,7 @@ static inline const char *need_dax(const char *name, uint64_t min)
 			 (unsigned long long)(min >> 20));
 		return skip_why;
 	}
-	if (access(FSDEV_DRV, F_OK) &&
-	    (system("modprobe -q fsdev_dax >/dev/null 2>&1") ||
-	     access(FSDEV_DRV, F_OK)))
+	if (!have_or_modprobe(FSDEV_DRV, F_OK, "fsdev_dax"))
 		return "no fsdev_dax driver (CONFIG_DEV_DAX_FSDEV)";
 	return NULL;
 }

@@ -529,9 +529,7 @@ static const char *need_injector(void)
 
 	if (why)
 		return why;
-	if (access(CORRUPT_PFN, W_OK) &&
-	    (system("modprobe -q hwpoison_inject >/dev/null 2>&1") ||
-	     access(CORRUPT_PFN, W_OK)))
+	if (!have_or_modprobe(CORRUPT_PFN, W_OK, "hwpoison_inject"))
 		return "no hwpoison injector (CONFIG_HWPOISON_INJECT)";
 	return NULL;
 }
